@@ -1,0 +1,59 @@
+/**
+ * The stable error codes of the public contract (README lists them). Services throw GatewayError;
+ * the GraphQL layer turns it into a GraphQLError with `extensions.code`, so services stay GraphQL-free.
+ */
+export const ErrorCode = {
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  RATE_LIMITED: "RATE_LIMITED",
+  UPSTREAM_UNAUTHORIZED: "UPSTREAM_UNAUTHORIZED",
+  UPSTREAM_RATE_LIMITED: "UPSTREAM_RATE_LIMITED",
+  UPSTREAM_BAD_REQUEST: "UPSTREAM_BAD_REQUEST",
+  UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
+  UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
+  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const defaultHttpStatus: Record<ErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
+  UPSTREAM_UNAUTHORIZED: 502,
+  UPSTREAM_RATE_LIMITED: 429,
+  UPSTREAM_BAD_REQUEST: 502,
+  UPSTREAM_UNAVAILABLE: 502,
+  UPSTREAM_TIMEOUT: 504,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+export interface GatewayErrorOptions {
+  /** The input field at fault, e.g. `input.batchSize` or `input.images[1]`. */
+  field?: string;
+  retryAfterSeconds?: number;
+  /** HTTP status when this error alone decides the response (upload refusals before execution). */
+  httpStatus?: number;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly retryAfterSeconds?: number;
+  readonly httpStatus: number;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GatewayError";
+    this.code = code;
+    this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.httpStatus = options.httpStatus ?? defaultHttpStatus[code];
+  }
+}
+
+export function badInput(field: string, message: string): GatewayError {
+  return new GatewayError(ErrorCode.BAD_USER_INPUT, message, { field });
+}
