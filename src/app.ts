@@ -1,0 +1,148 @@
+import { randomUUID } from "node:crypto";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { GatewayConfig } from "./config/config.schema.js";
+import { CallBook, type GatewayContext } from "./context.js";
+import { registerImageRoute } from "./http/images.route.js";
+import { registerMultipart } from "./http/multipart.js";
+import type { CallLogWriter } from "./logging/call-log-writer.js";
+import { callLogPlugin } from "./plugins/call-log.plugin.js";
+import { GeneratedImageResolver, GenerationResolver } from "./resolvers/generation.resolver.js";
+import { HealthResolver } from "./resolvers/health.resolver.js";
+import { buildGatewaySchema } from "./schema/build-schema.js";
+import { formatError } from "./schema/errors.js";
+import type { Provider } from "./services/call-trace.js";
+import { GenerationService, type ImageGenerator } from "./services/generation.service.js";
+import { ImageStore } from "./services/image-store.js";
+import type { ModelRegistry } from "./services/model-registry.js";
+
+export const GRAPHQL_PATH = "/graphql";
+
+export interface AppDeps {
+  provider: Provider;
+  /** The key calls are made with, for masking in the log; undefined with the simulator's default. */
+  apiKey: string | undefined;
+  upstream: ImageGenerator;
+  registry: ModelRegistry;
+  callLog: Pick<CallLogWriter, "write">;
+  logger: Logger;
+  version: string;
+  now?: () => number;
+  monotonicMs?: () => number;
+}
+
+export interface GatewayApp {
+  /** Where it listens, e.g. `http://127.0.0.1:4000`. */
+  url: string;
+  fastify: FastifyInstance;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+function publicBaseUrl(config: GatewayConfig, request: FastifyRequest): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, "");
+  return `${request.protocol}://${request.host}`;
+}
+
+export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<GatewayApp> {
+  const now = deps.now ?? Date.now;
+  const monotonicMs = deps.monotonicMs ?? (() => performance.now());
+  const startedAt = now();
+
+  const store = new ImageStore(config.dataDir);
+  await store.init();
+
+  const service = new GenerationService({
+    registry: deps.registry,
+    upstream: deps.upstream,
+    store,
+    monotonicMs,
+    limits: {
+      maxUploadBytes: config.uploads.maxBytes,
+      maxFiles: config.uploads.maxFiles,
+      maxPromptLength: config.limits.maxPromptLength,
+      images: { maxLongSide: config.uploads.maxLongSide, maxInputPixels: config.uploads.maxInputPixels },
+    },
+  });
+
+  const schema = await buildGatewaySchema(
+    new Map<Parameters<typeof buildGatewaySchema>[0] extends Map<infer K, object> ? K : never, object>([
+      [GenerationResolver, new GenerationResolver(service, monotonicMs)],
+      [GeneratedImageResolver, new GeneratedImageResolver(store)],
+      [HealthResolver, new HealthResolver({ provider: deps.provider, version: deps.version, startedAt, now })],
+    ]),
+  );
+
+  const fastify = Fastify({
+    // pino 10's Logger and Fastify's bundled logger type differ only in generics; the instance is compatible.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    trustProxy: config.trustProxy,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  fastify.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    introspection: true,
+    plugins: [
+      fastifyApolloDrainPlugin(fastify),
+      ApolloServerPluginLandingPageDisabled(),
+      callLogPlugin({
+        writer: deps.callLog,
+        gatewayVersion: deps.version,
+        monotonicMs,
+        onWriteError: (error) => deps.logger.error({ err: error }, "call log write failed"),
+      }),
+    ],
+  });
+  await apollo.start();
+
+  registerMultipart(fastify, GRAPHQL_PATH, { maxFileBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles });
+  registerImageRoute(fastify, store);
+  fastify.get("/health", async () => ({ status: "ok", version: deps.version, uptimeSeconds: (now() - startedAt) / 1000 }));
+
+  const receivedAt = new WeakMap<FastifyRequest, { wall: number; mono: number }>();
+  fastify.addHook("onRequest", async (request) => {
+    receivedAt.set(request, { wall: now(), mono: monotonicMs() });
+  });
+
+  await fastify.register(fastifyApollo(apollo), {
+    path: GRAPHQL_PATH,
+    context: async (request): Promise<GatewayContext> => {
+      const arrival = receivedAt.get(request) ?? { wall: now(), mono: monotonicMs() };
+      return {
+        requestId: request.id,
+        receivedAt: arrival.wall,
+        receivedAtMono: arrival.mono,
+        publicBaseUrl: publicBaseUrl(config, request),
+        clientIp: request.ip,
+        calls: new CallBook(deps.provider, deps.apiKey, now),
+      };
+    },
+  });
+
+  const address = await fastify.listen({ host: config.host, port: config.port });
+  const url = new URL(address);
+  if (url.hostname === "0.0.0.0" || url.hostname === "[::]") url.hostname = "127.0.0.1";
+
+  return {
+    url: url.origin,
+    fastify,
+    close: async () => {
+      await apollo.stop();
+      await fastify.close();
+    },
+  };
+}

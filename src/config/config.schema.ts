@@ -1,0 +1,111 @@
+import { z } from "zod";
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+/** Environment variables arrive as strings; "true"/"1" must mean true, "false"/"0" false. */
+const flag = z.union([
+  z.boolean(),
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .transform((v) => v === "true" || v === "1" || v === "yes"),
+]);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+export const rotationSchema = z
+  .object({
+    maxBytes: positiveInt.optional(),
+    interval: z.enum(["hourly", "daily"]).nullable().optional(),
+    retain: nonNegativeInt.default(10),
+    gzip: flag.default(false),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    port: z.coerce.number().int().min(0).max(65535).default(4000),
+    host: z.string().min(1).default("0.0.0.0"),
+    /** Absolute base of the URLs handed to clients; from the request's Host when unset. */
+    publicUrl: z.url({ protocol: /^https?$/ }).optional().or(z.literal("").transform(() => undefined)),
+    production: flag.default(false),
+    /** Whose X-Forwarded-For to believe for the client address: true, false, or addresses/CIDRs, comma-separated. */
+    trustProxy: z.union([flag, z.string().min(1)]).default(false),
+    siliconflow: z
+      .object({
+        apiKey: optionalString,
+        baseUrl: z.url({ protocol: /^https?$/ }).default("https://api.siliconflow.cn/v1"),
+        timeoutMs: positiveInt.default(180_000),
+        maxRetries: nonNegativeInt.max(10).default(2),
+        maxConcurrency: positiveInt.default(16),
+        downloadTimeoutMs: positiveInt.default(60_000),
+      })
+      .strict()
+      .prefault({}),
+    simulator: z
+      .object({
+        /** Port of the embedded simulator when no key is set; 0 picks a free one. */
+        port: z.coerce.number().int().min(0).max(65535).default(0),
+        latencyMs: nonNegativeInt.default(0),
+      })
+      .strict()
+      .prefault({}),
+    logDir: z.string().min(1).default("./logs"),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    dataDir: z.string().min(1).default("./data"),
+    callLog: z
+      .object({
+        rotation: rotationSchema.optional(),
+        fsync: flag.default(false),
+      })
+      .strict()
+      .prefault({}),
+    uploads: z
+      .object({
+        maxBytes: positiveInt.default(20 * 1024 * 1024),
+        maxFiles: positiveInt.max(100).default(3),
+        maxLongSide: positiveInt.default(2048),
+        maxInputPixels: positiveInt.default(40_000_000),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        maxPromptLength: positiveInt.default(4000),
+      })
+      .strict()
+      .prefault({}),
+    /** Model capability overrides and additions; checked by the model registry. */
+    models: z.array(z.record(z.string(), z.unknown())).default([]),
+  })
+  .strict();
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type GatewayConfigInput = z.input<typeof configSchema>;
+
+/** The fixed environment names of design.md and the issues, and where each lands in the file's shape. */
+export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ["PORT", ["port"]],
+  ["HOST", ["host"]],
+  ["PUBLIC_URL", ["publicUrl"]],
+  ["GATEWAY_PRODUCTION", ["production"]],
+  ["TRUST_PROXY", ["trustProxy"]],
+  ["SILICONFLOW_API_KEY", ["siliconflow", "apiKey"]],
+  ["SILICONFLOW_BASE_URL", ["siliconflow", "baseUrl"]],
+  ["SILICONFLOW_TIMEOUT_MS", ["siliconflow", "timeoutMs"]],
+  ["SILICONFLOW_MAX_RETRIES", ["siliconflow", "maxRetries"]],
+  ["SILICONFLOW_MAX_CONCURRENCY", ["siliconflow", "maxConcurrency"]],
+  ["SILICONFLOW_DOWNLOAD_TIMEOUT_MS", ["siliconflow", "downloadTimeoutMs"]],
+  ["SIMULATOR_PORT", ["simulator", "port"]],
+  ["SIMULATOR_LATENCY_MS", ["simulator", "latencyMs"]],
+  ["LOG_DIR", ["logDir"]],
+  ["LOG_LEVEL", ["logLevel"]],
+  ["DATA_DIR", ["dataDir"]],
+  ["CALL_LOG_FSYNC", ["callLog", "fsync"]],
+  ["MAX_UPLOAD_BYTES", ["uploads", "maxBytes"]],
+  ["MAX_UPLOAD_FILES", ["uploads", "maxFiles"]],
+  ["MAX_INPUT_LONG_SIDE", ["uploads", "maxLongSide"]],
+  ["MAX_INPUT_PIXELS", ["uploads", "maxInputPixels"]],
+  ["MAX_PROMPT_LENGTH", ["limits", "maxPromptLength"]],
+];

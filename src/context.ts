@@ -1,0 +1,32 @@
+import { randomUUID } from "node:crypto";
+import { newCallTrace, type CallTrace, type Provider } from "./services/call-trace.js";
+import { maskApiKey } from "./logging/mask.js";
+
+/** The calls one GraphQL request makes; the call-log plugin writes them when the response leaves. */
+export class CallBook {
+  readonly traces: CallTrace[] = [];
+
+  constructor(
+    private readonly provider: Provider,
+    private readonly apiKey: string | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  open(responseKey?: string, apiKey = this.apiKey): CallTrace {
+    const trace = newCallTrace({ callId: randomUUID(), startedAt: this.now(), apiKeyMasked: maskApiKey(apiKey), provider: this.provider });
+    trace.responseKey = responseKey;
+    this.traces.push(trace);
+    return trace;
+  }
+}
+
+export interface GatewayContext {
+  requestId: string;
+  /** Epoch ms when the HTTP request arrived: the call log's total time runs from here. */
+  receivedAt: number;
+  /** Monotonic counterpart of `receivedAt`. */
+  receivedAtMono: number;
+  publicBaseUrl: string;
+  clientIp: string;
+  calls: CallBook;
+}

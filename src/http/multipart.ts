@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { processRequest } from "graphql-upload-minimal";
+import { ErrorCode } from "../services/errors.js";
+import { replyWithGraphQLError } from "./graphql-error-reply.js";
+
+export interface MultipartOptions {
+  maxFileBytes: number;
+  maxFiles: number;
+  /** Size of the `operations` and `map` fields. */
+  maxFieldBytes?: number;
+}
+
+function isMultipart(request: FastifyRequest): boolean {
+  return (request.headers["content-type"] ?? "").toLowerCase().startsWith("multipart/form-data");
+}
+
+/** Apollo's CSRF rule: a browser can send multipart cross-site without preflight, unless a custom header is required. */
+function hasPreflightHeader(request: FastifyRequest): boolean {
+  const h = request.headers;
+  return Boolean(h["apollo-require-preflight"] || h["x-apollo-operation-name"]);
+}
+
+/**
+ * GraphQL multipart requests on the GraphQL route: the body is left to graphql-upload-minimal, which
+ * hands Apollo the operations as soon as the map is read while files stream on to the resolvers.
+ */
+export function registerMultipart(app: FastifyInstance, path: string, options: MultipartOptions): void {
+  app.addContentTypeParser("multipart/form-data", (_request, _payload, done) => done(null));
+
+  app.addHook("preValidation", async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.routeOptions.url !== path || request.method !== "POST" || !isMultipart(request)) return;
+    if (!hasPreflightHeader(request)) {
+      // Refused before a byte of the body is parsed: the upload parser would run before Apollo's own check.
+      return replyWithGraphQLError(
+        reply,
+        400,
+        "BAD_REQUEST",
+        "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Send a non-empty `apollo-require-preflight` or `x-apollo-operation-name` header with multipart requests.",
+      );
+    }
+    try {
+      request.body = await processRequest(request.raw, reply.raw, {
+        maxFileSize: options.maxFileBytes,
+        maxFiles: options.maxFiles,
+        maxFieldSize: options.maxFieldBytes ?? 1_000_000,
+      });
+    } catch (error) {
+      const status = (error as { status?: number }).status ?? 400;
+      const message = error instanceof Error ? error.message : "invalid multipart request";
+      if (status === 413) {
+        return replyWithGraphQLError(reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, message);
+      }
+      return replyWithGraphQLError(reply, 400, ErrorCode.BAD_USER_INPUT, `Invalid multipart request: ${message}`);
+    }
+  });
+}

@@ -1,0 +1,50 @@
+import "reflect-metadata";
+import { ConfigError, loadConfig } from "./config/load-config.js";
+import { startGateway } from "./gateway.js";
+import { createAppLogger } from "./logging/app-logger.js";
+
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig({ argv: process.argv.slice(2), env: process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gateway: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const { config } = loaded;
+  const logger = createAppLogger({
+    level: config.logLevel,
+    pretty: !config.production && process.stdout.isTTY === true,
+    secrets: config.siliconflow.apiKey ? [config.siliconflow.apiKey] : [],
+  });
+
+  let gateway;
+  try {
+    gateway = await startGateway(config, { logger });
+  } catch (error) {
+    logger.fatal({ err: error }, `gateway could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  logger.info({ url: gateway.url, provider: gateway.provider }, `gateway listening on ${gateway.url}/graphql`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+void main();

@@ -1,0 +1,27 @@
+import type { GraphQLSchema } from "graphql";
+import { buildSchema, type ContainerType } from "type-graphql";
+import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
+import { HealthResolver } from "../resolvers/health.resolver.js";
+import { mapGatewayErrors } from "./errors.js";
+
+export const resolverClasses = [GenerationResolver, GeneratedImageResolver, HealthResolver] as const;
+
+type ResolverInstances = Map<(typeof resolverClasses)[number], object>;
+
+/** Resolvers are built by the app with their services; type-graphql only looks them up. */
+export function buildGatewaySchema(instances: ResolverInstances): Promise<GraphQLSchema> {
+  const container: ContainerType = {
+    get: (resolverClass: (typeof resolverClasses)[number]) => {
+      const instance = instances.get(resolverClass);
+      if (!instance) throw new Error(`no instance for ${resolverClass.name}`);
+      return instance;
+    },
+  };
+  return buildSchema({
+    resolvers: resolverClasses,
+    container,
+    globalMiddlewares: [mapGatewayErrors],
+    validate: false,
+    emitSchemaFile: false,
+  });
+}

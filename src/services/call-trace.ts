@@ -1,0 +1,59 @@
+import type { GenerationParams } from "./generation-rules.js";
+import type { UpstreamTrace } from "./siliconflow/client.js";
+
+export type Provider = "SILICONFLOW" | "SIMULATOR";
+export type Phase = "upload" | "preprocess" | "upstream" | "download" | "store";
+
+export interface ImageTrace {
+  index: number;
+  /** First 100 characters of the base64 of the bytes as sent upstream (inputs) or received (outputs). */
+  base64Preview: string;
+  width: number;
+  height: number;
+  mimeType: string;
+  bytes: number;
+  url?: string;
+  upstreamUrl?: string;
+  sourceFormat?: string;
+  transformed?: boolean;
+}
+
+/**
+ * Everything one call learns about itself, filled by the generation service as it goes and written
+ * by the call-log plugin when the response leaves. It holds no full image and no full key.
+ */
+export interface CallTrace {
+  callId: string;
+  /** Epoch ms of the call's start (the log's timestamp). */
+  startedAt: number;
+  apiKeyMasked: string;
+  provider: Provider;
+  params: GenerationParams | null;
+  inputs: ImageTrace[];
+  outputs: ImageTrace[];
+  phases: Partial<Record<Phase, number>>;
+  upstream: UpstreamTrace;
+  upstreamTimings: Record<string, number>;
+  seedUsed: number | null;
+  status: "pending" | "success" | "failed";
+  error: { code: string; message: string } | null;
+  cacheHit: boolean;
+  /** Where in the operation the call sits (alias or field name), to match it with its result. */
+  responseKey?: string;
+}
+
+export function newCallTrace(init: Pick<CallTrace, "callId" | "startedAt" | "apiKeyMasked" | "provider">): CallTrace {
+  return {
+    ...init,
+    params: null,
+    inputs: [],
+    outputs: [],
+    phases: {},
+    upstream: { attempts: 0 },
+    upstreamTimings: {},
+    seedUsed: null,
+    status: "pending",
+    error: null,
+    cacheHit: false,
+  };
+}

@@ -1,0 +1,149 @@
+import type { CallTrace, Phase } from "./call-trace.js";
+import { ErrorCode, GatewayError, badInput } from "./errors.js";
+import { upstreamParameters, validateGeneration, type GenerationParams } from "./generation-rules.js";
+import { base64Preview, describeImage, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
+import type { ImageStore, StoredImage } from "./image-store.js";
+import type { ModelRegistry } from "./model-registry.js";
+import type { GenerationResult, UpstreamTrace } from "./siliconflow/client.js";
+import type { WireInputImage } from "./siliconflow/wire.js";
+import { readUpload, type IncomingFile } from "./upload-reader.js";
+
+/** The upstream as the service needs it: the real client, or anything that speaks the same. */
+export interface ImageGenerator {
+  generate(fields: Record<string, string | number>, images: readonly WireInputImage[], trace: UpstreamTrace, apiKey?: string): Promise<GenerationResult>;
+  download(url: string): Promise<Buffer>;
+}
+
+export interface GenerationLimits {
+  maxUploadBytes: number;
+  maxFiles: number;
+  maxPromptLength: number;
+  images: InputImageLimits;
+}
+
+export interface GenerationServiceDeps {
+  registry: ModelRegistry;
+  upstream: ImageGenerator;
+  store: ImageStore;
+  limits: GenerationLimits;
+  /** Monotonic milliseconds, for phase timings. */
+  monotonicMs?: () => number;
+}
+
+export interface GenerationRequest {
+  params: GenerationParams;
+  uploads: ReadonlyArray<Promise<IncomingFile>>;
+  /** Absolute base for the URLs handed back, e.g. `https://gateway.example`. */
+  publicBaseUrl: string;
+  /** A caller's own SiliconFlow key, when the configuration allows it. */
+  apiKey?: string;
+}
+
+export interface GeneratedImageResult extends StoredImage {
+  index: number;
+  url: string;
+}
+
+export interface GenerationOutcome {
+  images: GeneratedImageResult[];
+  seed: number | null;
+  inferenceSeconds: number | null;
+}
+
+export class GenerationService {
+  private readonly monotonicMs: () => number;
+
+  constructor(private readonly deps: GenerationServiceDeps) {
+    this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
+  }
+
+  private async timed<T>(trace: CallTrace, phase: Phase, work: () => Promise<T>): Promise<T> {
+    const started = this.monotonicMs();
+    try {
+      return await work();
+    } finally {
+      trace.phases[phase] = Math.round((this.monotonicMs() - started) * 1000) / 1000;
+    }
+  }
+
+  /** One call, start to end. Whatever happens, `trace` says how it went. */
+  async generate(request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
+    try {
+      const outcome = await this.run(request, trace);
+      trace.status = "success";
+      return outcome;
+    } catch (error) {
+      const failure =
+        error instanceof GatewayError ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the gateway failed unexpectedly", { cause: error });
+      trace.status = "failed";
+      trace.error = { code: failure.code, message: failure.message };
+      throw failure;
+    }
+  }
+
+  private async run(request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
+    const { params, uploads } = request;
+    const { limits, registry } = this.deps;
+    trace.params = params;
+
+    if (uploads.length > limits.maxFiles) {
+      throw badInput("input.images", `at most ${limits.maxFiles} images may be uploaded, got ${uploads.length}`);
+    }
+    const model = registry.get(params.model);
+    validateGeneration(
+      params,
+      uploads.length,
+      model,
+      { maxPromptLength: limits.maxPromptLength },
+      registry
+        .list()
+        .filter((m) => m.available)
+        .map((m) => m.id),
+    );
+
+    const buffers = await this.timed(trace, "upload", () =>
+      Promise.all(uploads.map((upload, i) => readUpload(upload, `input.images[${i}]`, limits.maxUploadBytes))),
+    );
+    const prepared: PreparedImage[] = await this.timed(trace, "preprocess", () =>
+      Promise.all(buffers.map((buffer, i) => prepareInputImage(buffer, i, limits.images))),
+    );
+    buffers.length = 0;
+    trace.inputs = prepared.map((image) => ({
+      index: image.index,
+      base64Preview: base64Preview(image.data),
+      width: image.width,
+      height: image.height,
+      mimeType: image.mimeType,
+      bytes: image.data.length,
+      sourceFormat: image.sourceFormat,
+      transformed: image.transformed,
+    }));
+
+    const result = await this.timed(trace, "upstream", () =>
+      this.deps.upstream.generate(upstreamParameters(params, model), prepared, trace.upstream, request.apiKey),
+    );
+    // The inputs are no longer needed; let them go before the outputs arrive.
+    prepared.length = 0;
+    trace.upstreamTimings = result.timings;
+    trace.seedUsed = result.seed;
+
+    const downloads = await this.timed(trace, "download", () => Promise.all(result.imageUrls.map((url) => this.deps.upstream.download(url))));
+    const stored = await this.timed(trace, "store", () =>
+      Promise.all(downloads.map(async (data) => this.deps.store.put(data, await describeImage(data)))),
+    );
+    const base = request.publicBaseUrl.replace(/\/+$/, "");
+    const images = stored.map((image, index) => ({ ...image, index, url: `${base}/images/${image.fileName}` }));
+    trace.outputs = images.map((image, index) => ({
+      index,
+      base64Preview: base64Preview(downloads[index]!),
+      width: image.width,
+      height: image.height,
+      mimeType: image.mimeType,
+      bytes: image.bytes,
+      url: image.url,
+      upstreamUrl: result.imageUrls[index]!,
+    }));
+    const inference = result.timings.inference;
+    return { images, seed: result.seed, inferenceSeconds: typeof inference === "number" ? inference : null };
+  }
+}

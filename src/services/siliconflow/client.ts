@@ -1,0 +1,187 @@
+import got, { RequestError, type Got } from "got";
+import { ErrorCode, GatewayError } from "../errors.js";
+import { buildGenerationBody } from "./request-body.js";
+import { errorForStatus, retryAfterSeconds } from "./error-mapping.js";
+import type { WireGenerationResponse, WireInputImage, WireModelList } from "./wire.js";
+
+export interface SiliconFlowClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  /** Retries of a generation that surely did not run (connection refused, 503 overloaded). */
+  maxRetries: number;
+  downloadTimeoutMs: number;
+  maxDownloadBytes?: number;
+  retryBaseDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface GenerationResult {
+  imageUrls: string[];
+  seed: number | null;
+  timings: Record<string, number>;
+}
+
+/** Filled in as the call goes, so the call log has it even when the call fails. */
+export interface UpstreamTrace {
+  attempts: number;
+  status?: number;
+  traceId?: string;
+  upstreamMs?: number;
+}
+
+const TRACE_HEADER = "x-siliconcloud-trace-id";
+
+function traceIdOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const value = headers[TRACE_HEADER];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseGeneration(body: string): GenerationResult {
+  let parsed: WireGenerationResponse;
+  try {
+    parsed = JSON.parse(body) as WireGenerationResponse;
+  } catch {
+    throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow returned a response that is not JSON");
+  }
+  const images = Array.isArray(parsed?.images) && parsed.images.length > 0 ? parsed.images : parsed?.data;
+  const imageUrls = Array.isArray(images) ? images.map((i) => i?.url).filter((u): u is string => typeof u === "string" && /^https?:\/\//.test(u)) : [];
+  if (imageUrls.length === 0 || imageUrls.length !== images?.length) {
+    throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow returned no usable image URLs");
+  }
+  const timings: Record<string, number> = {};
+  for (const [key, value] of Object.entries(parsed.timings ?? {})) {
+    if (typeof value === "number" && Number.isFinite(value)) timings[key] = value;
+  }
+  const seed = typeof parsed.seed === "number" && Number.isSafeInteger(parsed.seed) ? parsed.seed : null;
+  return { imageUrls, seed, timings };
+}
+
+export class SiliconFlowClient {
+  private readonly http: Got;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SiliconFlowClientOptions) {
+    this.http = got.extend({ throwHttpErrors: false, retry: { limit: 0 } });
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  private url(path: string): string {
+    return `${this.options.baseUrl.replace(/\/+$/, "")}${path}`;
+  }
+
+  private get secrets(): string[] {
+    return [this.options.apiKey];
+  }
+
+  /**
+   * One generation. SiliconFlow bills what ran, so a request is sent again only when it surely did not
+   * run: the connection was refused, or the service said 503 (overloaded). got cannot replay a streamed
+   * body, hence the loop here rather than got's retry.
+   */
+  async generate(
+    fields: Record<string, string | number>,
+    images: readonly WireInputImage[],
+    trace: UpstreamTrace,
+    apiKey = this.options.apiKey,
+  ): Promise<GenerationResult> {
+    const body = buildGenerationBody(fields, images);
+    const started = this.now();
+    const secrets = [...this.secrets, apiKey];
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        trace.attempts = attempt + 1;
+        let response;
+        try {
+          response = await this.http.post(this.url("/images/generations"), {
+            body: body.open(),
+            headers: {
+              authorization: `Bearer ${apiKey}`,
+              "content-type": "application/json",
+              "content-length": String(body.contentLength),
+              accept: "application/json",
+            },
+            timeout: { request: this.options.timeoutMs },
+            responseType: "text",
+          });
+        } catch (error) {
+          const code = (error as RequestError).code;
+          if (code === "ECONNREFUSED" && attempt < this.options.maxRetries) {
+            await this.backoff(attempt);
+            continue;
+          }
+          throw this.transportError(error);
+        }
+        trace.status = response.statusCode;
+        trace.traceId = traceIdOf(response.headers) ?? trace.traceId;
+        if (response.statusCode === 503 && attempt < this.options.maxRetries) {
+          await this.backoff(attempt);
+          continue;
+        }
+        if (response.statusCode !== 200) {
+          throw errorForStatus(response.statusCode, response.body, secrets, retryAfterSeconds(response.headers["retry-after"], this.now()));
+        }
+        return parseGeneration(response.body);
+      }
+    } finally {
+      trace.upstreamMs = this.now() - started;
+    }
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const base = (this.options.retryBaseDelayMs ?? 250) * 2 ** attempt;
+    // Full jitter: concurrent callers refused together must not come back together.
+    await this.sleep(base / 2 + this.random() * base);
+  }
+
+  private transportError(error: unknown): GatewayError {
+    const code = (error as RequestError | undefined)?.code;
+    if (code === "ETIMEDOUT" || (error as Error)?.name === "TimeoutError") {
+      return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, `SiliconFlow did not answer within ${this.options.timeoutMs} ms`);
+    }
+    const reason = code === "ECONNREFUSED" ? "refused the connection" : code === "ECONNRESET" ? "closed the connection" : "could not be reached";
+    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow ${reason}`);
+  }
+
+  /** Output URLs are pre-signed: they get no Authorization header (the key must not go to a storage host). */
+  async download(url: string): Promise<Buffer> {
+    const limit = this.options.maxDownloadBytes ?? 64 * 1024 * 1024;
+    try {
+      const request = got(url, {
+        responseType: "buffer",
+        timeout: { request: this.options.downloadTimeoutMs },
+        retry: { limit: 2, methods: ["GET"], backoffLimit: 2000 },
+      });
+      request.on("downloadProgress", (progress) => {
+        if (progress.transferred > limit) request.cancel("output image too large");
+      });
+      const response = await request;
+      return response.body;
+    } catch (error) {
+      const status = (error as { response?: { statusCode?: number } }).response?.statusCode;
+      const reason = status ? `HTTP ${status}` : ((error as RequestError).code ?? "network error");
+      throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `an output image could not be downloaded from SiliconFlow (${reason})`);
+    }
+  }
+
+  /** The image models this key may call: SiliconFlow's list carries ids only. */
+  async listModelIds(timeoutMs = 10_000): Promise<string[]> {
+    const response = await this.http.get(this.url("/models"), {
+      searchParams: { type: "image" },
+      headers: { authorization: `Bearer ${this.options.apiKey}` },
+      timeout: { request: timeoutMs },
+      responseType: "text",
+    });
+    if (response.statusCode !== 200) {
+      throw errorForStatus(response.statusCode, response.body, this.secrets, undefined);
+    }
+    const parsed = JSON.parse(response.body) as WireModelList;
+    return (parsed.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === "string");
+  }
+}
