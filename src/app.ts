@@ -17,7 +17,9 @@ import { formatError } from "./schema/errors.js";
 import type { Provider } from "./services/call-trace.js";
 import { GenerationService, type ImageGenerator } from "./services/generation.service.js";
 import { ImageStore } from "./services/image-store.js";
+import type { HealthService } from "./services/health.service.js";
 import type { ModelRegistry } from "./services/model-registry.js";
+import { ModelResolver } from "./resolvers/model.resolver.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -27,6 +29,7 @@ export interface AppDeps {
   apiKey: string | undefined;
   upstream: ImageGenerator;
   registry: ModelRegistry;
+  health: HealthService;
   callLog: Pick<CallLogWriter, "write">;
   logger: Logger;
   version: string;
@@ -52,6 +55,8 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   const now = deps.now ?? Date.now;
   const monotonicMs = deps.monotonicMs ?? (() => performance.now());
   const startedAt = now();
+  /** Readiness for load balancers: not ready until listening, and not once stopping. */
+  let lifecycle: "starting" | "ready" | "draining" = "starting";
 
   const store = new ImageStore(config.dataDir);
   await store.init();
@@ -73,7 +78,19 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     new Map<Parameters<typeof buildGatewaySchema>[0] extends Map<infer K, object> ? K : never, object>([
       [GenerationResolver, new GenerationResolver(service, monotonicMs)],
       [GeneratedImageResolver, new GeneratedImageResolver(store)],
-      [HealthResolver, new HealthResolver({ provider: deps.provider, version: deps.version, startedAt, now })],
+      [ModelResolver, new ModelResolver(deps.registry)],
+      [
+        HealthResolver,
+        new HealthResolver({
+          health: deps.health,
+          registry: deps.registry,
+          provider: deps.provider,
+          version: deps.version,
+          startedAt,
+          now,
+          isDraining: () => lifecycle === "draining",
+        }),
+      ],
     ]),
   );
 
@@ -111,7 +128,12 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
 
   registerMultipart(fastify, GRAPHQL_PATH, { maxFileBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles });
   registerImageRoute(fastify, store);
+  // Liveness: 200 as long as the process serves HTTP, whatever SiliconFlow's state.
   fastify.get("/health", async () => ({ status: "ok", version: deps.version, uptimeSeconds: (now() - startedAt) / 1000 }));
+  fastify.get("/ready", async (_request, reply) => {
+    const ready = lifecycle === "ready";
+    return reply.code(ready ? 200 : 503).send({ ready, state: lifecycle });
+  });
 
   const receivedAt = new WeakMap<FastifyRequest, { wall: number; mono: number }>();
   fastify.addHook("onRequest", async (request) => {
@@ -134,6 +156,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   });
 
   const address = await fastify.listen({ host: config.host, port: config.port });
+  lifecycle = "ready";
   const url = new URL(address);
   if (url.hostname === "0.0.0.0" || url.hostname === "[::]") url.hostname = "127.0.0.1";
 
@@ -141,6 +164,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     url: url.origin,
     fastify,
     close: async () => {
+      lifecycle = "draining";
       await apollo.stop();
       await fastify.close();
     },

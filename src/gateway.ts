@@ -2,6 +2,11 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { createApp, type GatewayApp } from "./app.js";
 import type { GatewayConfig } from "./config/config.schema.js";
+import { watchConfigFile } from "./config/config-watcher.js";
+import { ConfigError, parseConfig, readConfigFile } from "./config/load-config.js";
+import { HealthService } from "./services/health.service.js";
+import type { ImageModelInfo } from "./services/model-registry.js";
+import type { SimulatedModel } from "./simulator/simulator.js";
 import { openCallLog, type CallLogWriter } from "./logging/call-log-writer.js";
 import type { Provider } from "./services/call-trace.js";
 import { ModelRegistry } from "./services/model-registry.js";
@@ -21,13 +26,31 @@ export interface StartedGateway {
 
 export interface StartOptions {
   logger: Logger;
+  /** The configuration file, watched so a changed model list applies without a restart. */
+  configFile?: string;
+  /** The environment the configuration was read with (re-applied on top of a changed file). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The embedded simulator serves every model the gateway knows, configured ones included. */
+function simulatedModel(model: ImageModelInfo): SimulatedModel {
+  return {
+    id: model.id,
+    sizes: [...model.imageSizes],
+    maxBatch: model.maxBatchSize,
+    maxImages: model.maxInputImages,
+    minImages: model.minInputImages,
+    guidance: model.guidance === "GUIDANCE_SCALE" ? "guidance_scale" : model.guidance === "CFG" ? "cfg" : "none",
+    defaultSize: model.defaultImageSize ?? model.imageSizes[0] ?? "1024x1024",
+  };
 }
 
 /**
  * Everything a running gateway needs, from configuration: with no API key it starts the simulator on
  * loopback and says so. main.ts and the integration tests both start the gateway through here.
  */
-export async function startGateway(config: GatewayConfig, { logger }: StartOptions): Promise<StartedGateway> {
+export async function startGateway(config: GatewayConfig, { logger, configFile, env = {} }: StartOptions): Promise<StartedGateway> {
+  const registry = new ModelRegistry({ configured: config.models });
   const callLog = openCallLog({
     dir: config.logDir,
     level: config.logLevel,
@@ -48,6 +71,7 @@ export async function startGateway(config: GatewayConfig, { logger }: StartOptio
       port: config.simulator.port,
       apiKey,
       latencyMs: config.simulator.latencyMs,
+      models: registry.list().map(simulatedModel),
       // Request bodies hold base64 images: a long-running embedded simulator keeps none of them.
       maxReceived: 0,
     });
@@ -55,7 +79,6 @@ export async function startGateway(config: GatewayConfig, { logger }: StartOptio
     logger.warn({ simulator: simulator.url }, "SILICONFLOW_API_KEY is not set: generating with the built-in simulator, not SiliconFlow");
   }
 
-  const registry = new ModelRegistry({ configured: config.models });
   const upstream = new SiliconFlowClient({
     baseUrl,
     apiKey,
@@ -64,6 +87,28 @@ export async function startGateway(config: GatewayConfig, { logger }: StartOptio
     downloadTimeoutMs: config.siliconflow.downloadTimeoutMs,
   });
 
+  const health = new HealthService({
+    cacheMs: config.health.probeCacheMs,
+    // One free request serves both: is SiliconFlow there, and which models may this key call.
+    probe: async () => registry.applyUpstreamList(await upstream.listModelIds(5_000)),
+  });
+  void health.check();
+  const refresh =
+    config.siliconflow.modelsRefreshMs > 0 ? setInterval(() => void health.check(), config.siliconflow.modelsRefreshMs).unref() : undefined;
+
+  const stopWatching = configFile
+    ? watchConfigFile(configFile, () => {
+        try {
+          const next = parseConfig(readConfigFile(configFile), env);
+          registry.setConfigured(next.models);
+          logger.info({ models: next.models.length }, "configuration file changed: model list reloaded");
+        } catch (error) {
+          const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
+          logger.error(`configuration file changed but was not applied: ${message}`);
+        }
+      })
+    : undefined;
+
   let app: GatewayApp;
   try {
     app = await createApp(config, {
@@ -71,11 +116,14 @@ export async function startGateway(config: GatewayConfig, { logger }: StartOptio
       apiKey: provider === "SIMULATOR" ? undefined : apiKey,
       upstream,
       registry,
+      health,
       callLog,
       logger,
       version: GATEWAY_VERSION,
     });
   } catch (error) {
+    clearInterval(refresh);
+    stopWatching?.();
     await simulator?.close();
     await callLog.close();
     throw error;
@@ -89,6 +137,8 @@ export async function startGateway(config: GatewayConfig, { logger }: StartOptio
     registry,
     callLog,
     close: async () => {
+      clearInterval(refresh);
+      stopWatching?.();
       await app.close();
       await simulator?.close();
       await callLog.close();

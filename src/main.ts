@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const { config } = loaded;
+  const { config, file } = loaded;
   const logger = createAppLogger({
     level: config.logLevel,
     pretty: !config.production && process.stdout.isTTY === true,
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
 
   let gateway;
   try {
-    gateway = await startGateway(config, { logger });
+    gateway = await startGateway(config, { logger, configFile: file, env: process.env });
   } catch (error) {
     logger.fatal({ err: error }, `gateway could not start: ${(error as Error).message}`);
     process.exit(1);

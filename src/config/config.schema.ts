@@ -40,6 +40,8 @@ export const configSchema = z
         maxRetries: nonNegativeInt.max(10).default(2),
         maxConcurrency: positiveInt.default(16),
         downloadTimeoutMs: positiveInt.default(60_000),
+        /** How often the model list is fetched to learn which models the key may call; 0 turns it off. */
+        modelsRefreshMs: nonNegativeInt.default(600_000),
       })
       .strict()
       .prefault({}),
@@ -48,6 +50,13 @@ export const configSchema = z
         /** Port of the embedded simulator when no key is set; 0 picks a free one. */
         port: z.coerce.number().int().min(0).max(65535).default(0),
         latencyMs: nonNegativeInt.default(0),
+      })
+      .strict()
+      .prefault({}),
+    health: z
+      .object({
+        /** How long one upstream probe answers `health` queries. */
+        probeCacheMs: nonNegativeInt.default(15_000),
       })
       .strict()
       .prefault({}),
@@ -97,6 +106,8 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["SILICONFLOW_MAX_RETRIES", ["siliconflow", "maxRetries"]],
   ["SILICONFLOW_MAX_CONCURRENCY", ["siliconflow", "maxConcurrency"]],
   ["SILICONFLOW_DOWNLOAD_TIMEOUT_MS", ["siliconflow", "downloadTimeoutMs"]],
+  ["SILICONFLOW_MODELS_REFRESH_MS", ["siliconflow", "modelsRefreshMs"]],
+  ["HEALTH_PROBE_CACHE_MS", ["health", "probeCacheMs"]],
   ["SIMULATOR_PORT", ["simulator", "port"]],
   ["SIMULATOR_LATENCY_MS", ["simulator", "latencyMs"]],
   ["LOG_DIR", ["logDir"]],

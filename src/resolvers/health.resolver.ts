@@ -1,26 +1,40 @@
 import { Query, Resolver } from "type-graphql";
-import { Health, HealthStatus } from "../schema/health.type.js";
 import { Provider } from "../schema/generation.type.js";
+import { Health, HealthStatus } from "../schema/health.type.js";
 import type { Provider as ServiceProvider } from "../services/call-trace.js";
+import type { HealthService } from "../services/health.service.js";
+import type { ModelRegistry } from "../services/model-registry.js";
+import { toImageModel } from "./model.resolver.js";
 
-export interface HealthInfo {
+export interface HealthResolverDeps {
+  health: HealthService;
+  registry: ModelRegistry;
   provider: ServiceProvider;
   version: string;
   startedAt: number;
   now: () => number;
+  isDraining: () => boolean;
 }
 
 @Resolver(() => Health)
 export class HealthResolver {
-  constructor(private readonly info: HealthInfo) {}
+  constructor(private readonly deps: HealthResolverDeps) {}
 
   @Query(() => Health)
-  health(): Health {
+  async health(): Promise<Health> {
+    const upstream = await this.deps.health.upstream();
     return {
-      status: HealthStatus.OK,
-      provider: this.info.provider === "SIMULATOR" ? Provider.SIMULATOR : Provider.SILICONFLOW,
-      version: this.info.version,
-      uptimeSeconds: (this.info.now() - this.info.startedAt) / 1000,
+      status: this.deps.isDraining() ? HealthStatus.DOWN : HealthStatus[upstream.state],
+      provider: Provider[this.deps.provider],
+      version: this.deps.version,
+      uptimeSeconds: (this.deps.now() - this.deps.startedAt) / 1000,
+      upstream: {
+        reachable: upstream.reachable,
+        latencyMs: upstream.latencyMs === null ? null : Math.round(upstream.latencyMs * 1000) / 1000,
+        checkedAt: new Date(upstream.checkedAt).toISOString(),
+        error: upstream.error,
+      },
+      models: this.deps.registry.list().map(toImageModel),
     };
   }
 }

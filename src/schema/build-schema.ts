@@ -2,9 +2,10 @@ import type { GraphQLSchema } from "graphql";
 import { buildSchema, type ContainerType } from "type-graphql";
 import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
 import { HealthResolver } from "../resolvers/health.resolver.js";
+import { ModelResolver } from "../resolvers/model.resolver.js";
 import { mapGatewayErrors } from "./errors.js";
 
-export const resolverClasses = [GenerationResolver, GeneratedImageResolver, HealthResolver] as const;
+export const resolverClasses = [GenerationResolver, GeneratedImageResolver, ModelResolver, HealthResolver] as const;
 
 type ResolverInstances = Map<(typeof resolverClasses)[number], object>;
 

@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseConfig } from "../../src/config/load-config.js";
+import { parseConfig, readConfigFile } from "../../src/config/load-config.js";
 import type { GatewayConfigInput } from "../../src/config/config.schema.js";
 import { startGateway, type StartedGateway } from "../../src/gateway.js";
 import { createAppLogger } from "../../src/logging/app-logger.js";
@@ -18,6 +18,7 @@ export interface Harness {
   graphqlUrl: string;
   logDir: string;
   dataDir: string;
+  configFile: string | undefined;
   logLines(): Promise<CallLogRecord[]>;
   close(): Promise<void>;
 }
@@ -28,6 +29,8 @@ export interface HarnessOptions {
   simulator?: SimulatorOptions;
   /** Start without a key: the gateway runs its own simulator. */
   noKey?: boolean;
+  /** YAML written to a configuration file the gateway reads and watches. */
+  configYaml?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -35,7 +38,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logDir = path.join(root, "logs");
   const dataDir = path.join(root, "data");
   const simulator = await startSimulator({ apiKey: TEST_API_KEY, ...options.simulator });
+  const configFile = options.configYaml === undefined ? undefined : path.join(root, "gateway.config.yaml");
+  if (configFile) await writeFile(configFile, options.configYaml!);
   const settings: GatewayConfigInput & Record<string, unknown> = {
+    ...(configFile ? readConfigFile(configFile) : {}),
     host: "127.0.0.1",
     port: 0,
     logDir,
@@ -48,7 +54,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const config = parseConfig(settings, options.env ?? {});
   const logger = createAppLogger({ level: "silent" });
-  const gateway = await startGateway(config, { logger });
+  const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {} });
   const logFile = path.join(logDir, "image_generation.log");
   return {
     gateway,
@@ -57,6 +63,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     graphqlUrl: `${gateway.url}/graphql`,
     logDir,
     dataDir,
+    configFile,
     async logLines() {
       const text = await readFile(logFile, "utf8").catch(() => "");
       return text

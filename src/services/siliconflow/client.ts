@@ -140,10 +140,10 @@ export class SiliconFlowClient {
     await this.sleep(base / 2 + this.random() * base);
   }
 
-  private transportError(error: unknown): GatewayError {
+  private transportError(error: unknown, timeoutMs = this.options.timeoutMs): GatewayError {
     const code = (error as RequestError | undefined)?.code;
     if (code === "ETIMEDOUT" || (error as Error)?.name === "TimeoutError") {
-      return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, `SiliconFlow did not answer within ${this.options.timeoutMs} ms`);
+      return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, `SiliconFlow did not answer within ${timeoutMs} ms`);
     }
     const reason = code === "ECONNREFUSED" ? "refused the connection" : code === "ECONNRESET" ? "closed the connection" : "could not be reached";
     return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow ${reason}`);
@@ -172,16 +172,26 @@ export class SiliconFlowClient {
 
   /** The image models this key may call: SiliconFlow's list carries ids only. */
   async listModelIds(timeoutMs = 10_000): Promise<string[]> {
-    const response = await this.http.get(this.url("/models"), {
-      searchParams: { type: "image" },
-      headers: { authorization: `Bearer ${this.options.apiKey}` },
-      timeout: { request: timeoutMs },
-      responseType: "text",
-    });
+    let response;
+    try {
+      response = await this.http.get(this.url("/models"), {
+        searchParams: { type: "image" },
+        headers: { authorization: `Bearer ${this.options.apiKey}` },
+        timeout: { request: timeoutMs },
+        responseType: "text",
+      });
+    } catch (error) {
+      throw this.transportError(error, timeoutMs);
+    }
     if (response.statusCode !== 200) {
       throw errorForStatus(response.statusCode, response.body, this.secrets, undefined);
     }
-    const parsed = JSON.parse(response.body) as WireModelList;
-    return (parsed.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === "string");
+    let parsed: WireModelList;
+    try {
+      parsed = JSON.parse(response.body) as WireModelList;
+    } catch {
+      throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow returned a model list that is not JSON");
+    }
+    return (Array.isArray(parsed?.data) ? parsed.data : []).map((m) => m?.id).filter((id): id is string => typeof id === "string");
   }
 }

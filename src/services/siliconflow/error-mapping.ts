@@ -18,6 +18,7 @@ export function upstreamMessage(body: string, secrets: readonly string[]): strin
   // Upstreams echo headers and bodies in errors: no key and no image data may pass through.
   message = sanitizeMessage(message, secrets);
   // Control characters and markup have no business in a client-facing message.
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   message = message.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/<[^>]*>/g, "").trim();
   return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
 }

@@ -1,0 +1,31 @@
+import { Arg, ID, Query, Resolver } from "type-graphql";
+import { GuidanceParameter, ImageModel, ModelKind, ModelSource } from "../schema/model.type.js";
+import type { ImageModelInfo, ModelRegistry } from "../services/model-registry.js";
+
+export function toImageModel(model: ImageModelInfo): ImageModel {
+  return {
+    ...model,
+    imageSizes: [...model.imageSizes],
+    kind: ModelKind[model.kind],
+    guidance: GuidanceParameter[model.guidance],
+    source: ModelSource[model.source],
+    guidanceRange: model.guidanceRange ? { ...model.guidanceRange } : null,
+    steps: { ...model.steps },
+  };
+}
+
+@Resolver(() => ImageModel)
+export class ModelResolver {
+  constructor(private readonly registry: ModelRegistry) {}
+
+  @Query(() => [ImageModel], { description: "Every model the gateway knows, with its capabilities." })
+  models(): ImageModel[] {
+    return this.registry.list().map(toImageModel);
+  }
+
+  @Query(() => ImageModel, { nullable: true })
+  model(@Arg("id", () => ID) id: string): ImageModel | null {
+    const found = this.registry.get(id);
+    return found ? toImageModel(found) : null;
+  }
+}
