@@ -9,6 +9,7 @@ import { CallBook, type GatewayContext } from "./context.js";
 import { registerImageRoute } from "./http/images.route.js";
 import { registerMultipart } from "./http/multipart.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
+import { CallRecorder } from "./logging/call-recorder.js";
 import { callLogPlugin } from "./plugins/call-log.plugin.js";
 import { GeneratedImageResolver, GenerationResolver } from "./resolvers/generation.resolver.js";
 import { HealthResolver } from "./resolvers/health.resolver.js";
@@ -94,6 +95,10 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     ]),
   );
 
+  const recorder = new CallRecorder(deps.callLog, deps.version, monotonicMs, (error) =>
+    deps.logger.error({ err: error }, "call log write failed"),
+  );
+
   const fastify = Fastify({
     // pino 10's Logger and Fastify's bundled logger type differ only in generics; the instance is compatible.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
@@ -116,17 +121,35 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginLandingPageDisabled(),
-      callLogPlugin({
-        writer: deps.callLog,
-        gatewayVersion: deps.version,
-        monotonicMs,
-        onWriteError: (error) => deps.logger.error({ err: error }, "call log write failed"),
-      }),
+      callLogPlugin(recorder),
     ],
   });
   await apollo.start();
 
-  registerMultipart(fastify, GRAPHQL_PATH, { maxFileBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles });
+  const receivedAt = new WeakMap<FastifyRequest, { wall: number; mono: number }>();
+  fastify.addHook("onRequest", async (request) => {
+    receivedAt.set(request, { wall: now(), mono: monotonicMs() });
+  });
+  const arrivalOf = (request: FastifyRequest) => receivedAt.get(request) ?? { wall: now(), mono: monotonicMs() };
+
+  registerMultipart(fastify, GRAPHQL_PATH, {
+    maxFileBytes: config.uploads.maxBytes,
+    maxFiles: config.uploads.maxFiles,
+    // A multipart request refused before Apollo runs is a failed generation all the same: it gets its line.
+    onRefused: (request, code, message) => {
+      const calls = new CallBook(deps.provider, deps.apiKey, now);
+      const trace = calls.open();
+      trace.status = "failed";
+      trace.error = { code, message };
+      const operationName = request.headers["x-apollo-operation-name"];
+      recorder.record(calls.traces, {
+        receivedAtMono: arrivalOf(request).mono,
+        requestId: request.id,
+        operationName: typeof operationName === "string" ? operationName : null,
+        clientIp: request.ip,
+      });
+    },
+  });
   registerImageRoute(fastify, store);
   // Liveness: 200 as long as the process serves HTTP, whatever SiliconFlow's state.
   fastify.get("/health", async () => ({ status: "ok", version: deps.version, uptimeSeconds: (now() - startedAt) / 1000 }));
@@ -135,15 +158,11 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     return reply.code(ready ? 200 : 503).send({ ready, state: lifecycle });
   });
 
-  const receivedAt = new WeakMap<FastifyRequest, { wall: number; mono: number }>();
-  fastify.addHook("onRequest", async (request) => {
-    receivedAt.set(request, { wall: now(), mono: monotonicMs() });
-  });
 
   await fastify.register(fastifyApollo(apollo), {
     path: GRAPHQL_PATH,
     context: async (request): Promise<GatewayContext> => {
-      const arrival = receivedAt.get(request) ?? { wall: now(), mono: monotonicMs() };
+      const arrival = arrivalOf(request);
       return {
         requestId: request.id,
         receivedAt: arrival.wall,

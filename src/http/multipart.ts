@@ -8,6 +8,7 @@ export interface MultipartOptions {
   maxFiles: number;
   /** Size of the `operations` and `map` fields. */
   maxFieldBytes?: number;
+  onRefused: (request: FastifyRequest, code: string, message: string) => void;
 }
 
 function isMultipart(request: FastifyRequest): boolean {
@@ -27,11 +28,17 @@ function hasPreflightHeader(request: FastifyRequest): boolean {
 export function registerMultipart(app: FastifyInstance, path: string, options: MultipartOptions): void {
   app.addContentTypeParser("multipart/form-data", (_request, _payload, done) => done(null));
 
+  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string) => {
+    options.onRefused(request, code, message);
+    return replyWithGraphQLError(reply, status, code, message);
+  };
+
   app.addHook("preValidation", async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.routeOptions.url !== path || request.method !== "POST" || !isMultipart(request)) return;
     if (!hasPreflightHeader(request)) {
       // Refused before a byte of the body is parsed: the upload parser would run before Apollo's own check.
-      return replyWithGraphQLError(
+      return refuse(
+        request,
         reply,
         400,
         "BAD_REQUEST",
@@ -47,10 +54,8 @@ export function registerMultipart(app: FastifyInstance, path: string, options: M
     } catch (error) {
       const status = (error as { status?: number }).status ?? 400;
       const message = error instanceof Error ? error.message : "invalid multipart request";
-      if (status === 413) {
-        return replyWithGraphQLError(reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, message);
-      }
-      return replyWithGraphQLError(reply, 400, ErrorCode.BAD_USER_INPUT, `Invalid multipart request: ${message}`);
+      if (status === 413) return refuse(request, reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, message);
+      return refuse(request, reply, 400, ErrorCode.BAD_USER_INPUT, `Invalid multipart request: ${message}`);
     }
   });
 }

@@ -1,48 +1,51 @@
 import type { ApolloServerPlugin } from "@apollo/server";
+import { Kind, type OperationDefinitionNode } from "graphql";
 import type { GatewayContext } from "../context.js";
-import { toCallLogRecord } from "../logging/call-log-format.js";
-import type { CallLogWriter } from "../logging/call-log-writer.js";
+import type { CallRecorder } from "../logging/call-recorder.js";
 
-export interface CallLogPluginOptions {
-  writer: Pick<CallLogWriter, "write">;
-  gatewayVersion: string;
-  /** Monotonic ms, the clock of `receivedAtMono`. */
-  monotonicMs?: () => number;
-  onWriteError: (error: unknown) => void;
+const GENERATE_FIELD = "generateImages";
+
+/** Top-level generateImages fields of the operation, by response key (alias or name). */
+function generateFields(operation: OperationDefinitionNode | undefined): string[] {
+  if (!operation || operation.operation !== "mutation") return [];
+  return operation.selectionSet.selections.flatMap((selection) =>
+    selection.kind === Kind.FIELD && selection.name.value === GENERATE_FIELD ? [selection.alias?.value ?? GENERATE_FIELD] : [],
+  );
+}
+
+function firstError(errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined): { code: string; message: string } {
+  const error = errors?.[0];
+  const code = error?.extensions?.code;
+  return { code: typeof code === "string" ? code : "BAD_USER_INPUT", message: error?.message ?? "the request was refused" };
 }
 
 /**
  * Owns the call records of a request: the generation service fills one per call, and this writes them,
  * one line each, before the response leaves (so a line survives a crash right after the response).
+ * A request refused before execution (bad variables, say) still logs each generateImages it named.
  */
-export function callLogPlugin(options: CallLogPluginOptions): ApolloServerPlugin<GatewayContext> {
-  const monotonicMs = options.monotonicMs ?? (() => performance.now());
+export function callLogPlugin(recorder: CallRecorder): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ contextValue, request }) {
-          const traces = contextValue.calls.traces;
-          if (traces.length === 0) return;
-          const totalMs = monotonicMs() - contextValue.receivedAtMono;
-          for (const trace of traces) {
-            if (trace.status === "pending") {
+        async willSendResponse(requestContext) {
+          const { contextValue, request, errors } = requestContext;
+          const calls = contextValue.calls;
+          if (calls.traces.length === 0 && errors?.length) {
+            for (const key of generateFields(requestContext.operation)) {
+              const trace = calls.open(key);
               trace.status = "failed";
-              trace.error ??= { code: "INTERNAL_SERVER_ERROR", message: "the call did not complete" };
-            }
-            const record = toCallLogRecord(trace, {
-              totalMs,
-              requestId: contextValue.requestId,
-              operationName: request.operationName ?? null,
-              clientIp: contextValue.clientIp,
-              gatewayVersion: options.gatewayVersion,
-            });
-            try {
-              options.writer.write(record);
-            } catch (error) {
-              options.onWriteError(error);
+              trace.error = firstError(errors);
             }
           }
-          traces.length = 0;
+          if (calls.traces.length === 0) return;
+          recorder.record(calls.traces, {
+            receivedAtMono: contextValue.receivedAtMono,
+            requestId: contextValue.requestId,
+            operationName: request.operationName ?? requestContext.operation?.name?.value ?? null,
+            clientIp: contextValue.clientIp,
+          });
+          calls.traces.length = 0;
         },
       };
     },

@@ -31,6 +31,8 @@ export interface HarnessOptions {
   noKey?: boolean;
   /** YAML written to a configuration file the gateway reads and watches. */
   configYaml?: string;
+  /** Where the application log goes (debug level); silent when absent. */
+  appLog?: { write(line: string): void };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -53,7 +55,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
   const config = parseConfig(settings, options.env ?? {});
-  const logger = createAppLogger({ level: "silent" });
+  const logger = options.appLog
+    ? createAppLogger({ level: "debug", destination: options.appLog, secrets: [TEST_API_KEY] })
+    : createAppLogger({ level: "silent" });
   const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {} });
   const logFile = path.join(logDir, "image_generation.log");
   return {

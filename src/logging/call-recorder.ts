@@ -1,0 +1,38 @@
+import type { CallTrace } from "../services/call-trace.js";
+import { toCallLogRecord } from "./call-log-format.js";
+import type { CallLogWriter } from "./call-log-writer.js";
+
+export interface RequestMeta {
+  /** Monotonic ms when the HTTP request arrived: total time runs from here to the response. */
+  receivedAtMono: number;
+  requestId: string;
+  operationName: string | null;
+  clientIp: string | null;
+}
+
+/** Writes a request's calls to the call log, one line each; refusals and crashes included. */
+export class CallRecorder {
+  constructor(
+    private readonly writer: Pick<CallLogWriter, "write">,
+    private readonly gatewayVersion: string,
+    private readonly monotonicMs: () => number,
+    private readonly onWriteError: (error: unknown) => void,
+  ) {}
+
+  record(traces: readonly CallTrace[], meta: RequestMeta): void {
+    const totalMs = this.monotonicMs() - meta.receivedAtMono;
+    for (const trace of traces) {
+      if (trace.status === "pending") {
+        // The response is leaving without the call having finished: it failed, whatever the cause.
+        trace.status = "failed";
+        trace.error ??= { code: "INTERNAL_SERVER_ERROR", message: "the call did not complete" };
+      }
+      const record = toCallLogRecord(trace, { ...meta, totalMs, gatewayVersion: this.gatewayVersion });
+      try {
+        this.writer.write(record);
+      } catch (error) {
+        this.onWriteError(error);
+      }
+    }
+  }
+}
