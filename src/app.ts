@@ -6,11 +6,19 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/config.schema.js";
 import { CallBook, type GatewayContext } from "./context.js";
+import cors from "@fastify/cors";
+import { registerErrorHandlers } from "./http/error-handler.js";
 import { registerImageRoute } from "./http/images.route.js";
 import { registerMultipart } from "./http/multipart.js";
+import { registerPlayground } from "./http/playground.js";
+import { registerWebApp, WEB_DIST_DIR } from "./http/web-app.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
 import { CallRecorder } from "./logging/call-recorder.js";
 import { callLogPlugin } from "./plugins/call-log.plugin.js";
+import { queryLimitsPlugin } from "./plugins/query-limits.plugin.js";
+import { AccessTokens } from "./services/access.js";
+import { ConcurrencyGate } from "./services/concurrency-gate.js";
+import { RateLimits } from "./services/rate-limits.js";
 import { GeneratedImageResolver, GenerationResolver } from "./resolvers/generation.resolver.js";
 import { HealthResolver } from "./resolvers/health.resolver.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
@@ -34,6 +42,8 @@ export interface AppDeps {
   callLog: Pick<CallLogWriter, "write">;
   logger: Logger;
   version: string;
+  /** An ioredis client for rate-limit counters shared between gateways. */
+  rateLimitStore?: unknown;
   now?: () => number;
   monotonicMs?: () => number;
 }
@@ -67,6 +77,17 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     upstream: deps.upstream,
     store,
     monotonicMs,
+    gate: new ConcurrencyGate({
+      max: config.siliconflow.maxConcurrency,
+      maxQueue: config.siliconflow.maxQueue,
+      queueTimeoutMs: config.siliconflow.queueTimeoutMs,
+    }),
+    rateLimits: new RateLimits({
+      callsPerWindow: config.rateLimit.callsPerWindow,
+      windowSeconds: config.rateLimit.windowSeconds,
+      imagesPerMinute: config.limits.imagesPerMinute,
+      redis: deps.rateLimitStore,
+    }),
     limits: {
       maxUploadBytes: config.uploads.maxBytes,
       maxFiles: config.uploads.maxFiles,
@@ -111,17 +132,35 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   fastify.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  registerErrorHandlers(fastify);
+  if (config.corsOrigins.length > 0) {
+    await fastify.register(cors, {
+      origin: config.corsOrigins.includes("*") ? true : config.corsOrigins,
+      methods: ["GET", "POST", "OPTIONS"],
+      allowedHeaders: ["content-type", "authorization", "apollo-require-preflight", "x-apollo-operation-name", "x-request-id", "x-siliconflow-api-key"],
+      exposedHeaders: ["x-request-id"],
+      maxAge: 600,
+    });
+  }
+  const tokens = new AccessTokens(config.auth.tokens);
+  const acceptClientKeys = config.auth.allowClientApiKey && deps.provider === "SILICONFLOW";
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    introspection: true,
+    allowBatchedHttpRequests: false,
+    introspection: config.introspection ?? !config.production,
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginLandingPageDisabled(),
       callLogPlugin(recorder),
+      queryLimitsPlugin(schema, {
+        maxDepth: config.limits.maxQueryDepth,
+        maxComplexity: config.limits.maxQueryComplexity,
+        maxGenerations: config.limits.maxGenerationsPerRequest,
+      }),
     ],
   });
   await apollo.start();
@@ -130,11 +169,21 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   fastify.addHook("onRequest", async (request) => {
     receivedAt.set(request, { wall: now(), mono: monotonicMs() });
   });
+  const callerOf = (request: FastifyRequest) => {
+    const token = tokens.match(request.headers.authorization);
+    const clientKey = request.headers["x-siliconflow-api-key"];
+    return {
+      authenticated: !tokens.required || token >= 0,
+      clientKey: token >= 0 ? `token:${token}` : `ip:${request.ip}`,
+      apiKey: acceptClientKeys && typeof clientKey === "string" && clientKey.trim() ? clientKey.trim() : undefined,
+    };
+  };
   const arrivalOf = (request: FastifyRequest) => receivedAt.get(request) ?? { wall: now(), mono: monotonicMs() };
 
   registerMultipart(fastify, GRAPHQL_PATH, {
     maxFileBytes: config.uploads.maxBytes,
     maxFiles: config.uploads.maxFiles,
+    maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
     // A multipart request refused before Apollo runs is a failed generation all the same: it gets its line.
     onRefused: (request, code, message) => {
       const calls = new CallBook(deps.provider, deps.apiKey, now);
@@ -151,6 +200,8 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     },
   });
   registerImageRoute(fastify, store);
+  registerWebApp(fastify, { root: WEB_DIST_DIR });
+  await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });
   // Liveness: 200 as long as the process serves HTTP, whatever SiliconFlow's state.
   fastify.get("/health", async () => ({ status: "ok", version: deps.version, uptimeSeconds: (now() - startedAt) / 1000 }));
   fastify.get("/ready", async (_request, reply) => {
@@ -170,6 +221,8 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
         publicBaseUrl: publicBaseUrl(config, request),
         clientIp: request.ip,
         calls: new CallBook(deps.provider, deps.apiKey, now),
+        caller: callerOf(request),
+        queriesNeedToken: config.auth.protectQueries && tokens.required,
       };
     },
   });

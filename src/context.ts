@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { newCallTrace, type CallTrace, type Provider } from "./services/call-trace.js";
 import { maskApiKey } from "./logging/mask.js";
+import type { Caller } from "./services/generation.service.js";
 
 /** The calls one GraphQL request makes; the call-log plugin writes them when the response leaves. */
 export class CallBook {
@@ -29,4 +30,6 @@ export interface GatewayContext {
   publicBaseUrl: string;
   clientIp: string;
   calls: CallBook;
+  caller: Caller;
+  queriesNeedToken: boolean;
 }

@@ -14,6 +14,12 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
+/** A list from the file, or a comma-separated string from the environment. */
+const stringList = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string().min(1)),
+);
+
 export const rotationSchema = z
   .object({
     maxBytes: positiveInt.optional(),
@@ -30,6 +36,12 @@ export const configSchema = z
     /** Absolute base of the URLs handed to clients; from the request's Host when unset. */
     publicUrl: z.url({ protocol: /^https?$/ }).optional().or(z.literal("").transform(() => undefined)),
     production: flag.default(false),
+    /** The offline GraphQL IDE at /playground (and GET /graphql from a browser); unset means on unless production. */
+    playground: flag.optional(),
+    /** GraphQL introspection; unset means on unless production. */
+    introspection: flag.optional(),
+    /** Origins allowed to call from browsers (CORS); empty means same-origin only. `*` allows any. */
+    corsOrigins: stringList.default([]),
     /** Whose X-Forwarded-For to believe for the client address: true, false, or addresses/CIDRs, comma-separated. */
     trustProxy: z.union([flag, z.string().min(1)]).default(false),
     siliconflow: z
@@ -39,6 +51,10 @@ export const configSchema = z
         timeoutMs: positiveInt.default(180_000),
         maxRetries: nonNegativeInt.max(10).default(2),
         maxConcurrency: positiveInt.default(16),
+        /** Calls that may wait for an upstream slot; more are refused with RATE_LIMITED. */
+        maxQueue: nonNegativeInt.default(256),
+        /** How long a call may wait for an upstream slot before RATE_LIMITED. */
+        queueTimeoutMs: positiveInt.default(120_000),
         downloadTimeoutMs: positiveInt.default(60_000),
         /** How often the model list is fetched to learn which models the key may call; 0 turns it off. */
         modelsRefreshMs: nonNegativeInt.default(600_000),
@@ -82,6 +98,36 @@ export const configSchema = z
     limits: z
       .object({
         maxPromptLength: positiveInt.default(4000),
+        /** generateImages fields in one operation (each is a billed call). */
+        maxGenerationsPerRequest: positiveInt.default(4),
+        maxQueryDepth: positiveInt.default(12),
+        /** One point per field selected, list fields times their expected size. */
+        maxQueryComplexity: positiveInt.default(1000),
+        /** Whole multipart request, all files and fields; default: the file limits plus 1 MB. */
+        maxRequestBytes: positiveInt.optional(),
+        /** Images per minute and model, matching the account's SiliconFlow tier; refused before spending. */
+        imagesPerMinute: z.record(z.string().min(1), positiveInt).default({}),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        /** Client tokens; when any is set, generateImages needs `Authorization: Bearer <token>`. */
+        tokens: stringList.default([]),
+        /** Also require a token for health and models. */
+        protectQueries: flag.default(false),
+        /** Let a caller bring their own SiliconFlow key in `x-siliconflow-api-key`. */
+        allowClientApiKey: flag.default(false),
+      })
+      .strict()
+      .prefault({}),
+    rateLimit: z
+      .object({
+        /** generateImages calls per client (token, else address) per window; off when unset. */
+        callsPerWindow: positiveInt.optional(),
+        windowSeconds: positiveInt.default(60),
+        /** Share counters between gateways. */
+        redisUrl: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -99,7 +145,20 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["HOST", ["host"]],
   ["PUBLIC_URL", ["publicUrl"]],
   ["GATEWAY_PRODUCTION", ["production"]],
+  ["GATEWAY_PLAYGROUND", ["playground"]],
   ["TRUST_PROXY", ["trustProxy"]],
+  ["GATEWAY_INTROSPECTION", ["introspection"]],
+  ["CORS_ORIGINS", ["corsOrigins"]],
+  ["GATEWAY_TOKENS", ["auth", "tokens"]],
+  ["GATEWAY_PROTECT_QUERIES", ["auth", "protectQueries"]],
+  ["ALLOW_CLIENT_API_KEY", ["auth", "allowClientApiKey"]],
+  ["RATE_LIMIT_CALLS", ["rateLimit", "callsPerWindow"]],
+  ["RATE_LIMIT_WINDOW_SECONDS", ["rateLimit", "windowSeconds"]],
+  ["RATE_LIMIT_REDIS_URL", ["rateLimit", "redisUrl"]],
+  ["SILICONFLOW_MAX_QUEUE", ["siliconflow", "maxQueue"]],
+  ["SILICONFLOW_QUEUE_TIMEOUT_MS", ["siliconflow", "queueTimeoutMs"]],
+  ["MAX_REQUEST_BYTES", ["limits", "maxRequestBytes"]],
+  ["MAX_GENERATIONS_PER_REQUEST", ["limits", "maxGenerationsPerRequest"]],
   ["SILICONFLOW_API_KEY", ["siliconflow", "apiKey"]],
   ["SILICONFLOW_BASE_URL", ["siliconflow", "baseUrl"]],
   ["SILICONFLOW_TIMEOUT_MS", ["siliconflow", "timeoutMs"]],

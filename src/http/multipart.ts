@@ -8,6 +8,11 @@ export interface MultipartOptions {
   maxFiles: number;
   /** Size of the `operations` and `map` fields. */
   maxFieldBytes?: number;
+  /**
+   * The whole request. Checked against Content-Length before parsing; a chunked body is bounded all the
+   * same by the parser's limits (files × file size + two fields).
+   */
+  maxRequestBytes: number;
   onRefused: (request: FastifyRequest, code: string, message: string) => void;
 }
 
@@ -44,6 +49,10 @@ export function registerMultipart(app: FastifyInstance, path: string, options: M
         "BAD_REQUEST",
         "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Send a non-empty `apollo-require-preflight` or `x-apollo-operation-name` header with multipart requests.",
       );
+    }
+    const declared = Number(request.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > options.maxRequestBytes) {
+      return refuse(request, reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, `The request is larger than the ${options.maxRequestBytes}-byte limit`);
     }
     try {
       request.body = await processRequest(request.raw, reply.raw, {

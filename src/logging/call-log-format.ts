@@ -38,6 +38,8 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta): CallLogRec
   timing.upstream_ms = trace.phases.upstream ?? null;
   timing.download_ms = trace.phases.download ?? null;
   timing.store_ms = trace.phases.store ?? null;
+  // Extra: time spent waiting for an upstream slot (SILICONFLOW_MAX_CONCURRENCY).
+  if (trace.phases.queue !== undefined) timing.queue_ms = trace.phases.queue;
   const failed = trace.status !== "success";
   return {
     timestamp: new Date(trace.startedAt).toISOString(),
@@ -62,6 +64,7 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta): CallLogRec
     timing,
     error_code: failed ? ((trace.error?.code as ErrorCode | undefined) ?? null) : null,
     trace_id: trace.upstream.traceId ?? null,
+    upstream_attempts: trace.upstream.attempts,
     operation_name: meta.operationName,
     request_id: meta.requestId,
     client_ip: meta.clientIp,

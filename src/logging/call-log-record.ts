@@ -92,6 +92,8 @@ export interface CallLogRecord {
   // extras
   /** The GraphQL `extensions.code` of the failure. `INTERNAL_SERVER_ERROR` logs at `error` level. */
   error_code?: ErrorCode | null;
+  /** How many times the generation was sent (more than 1 only when it surely had not run). */
+  upstream_attempts?: number;
   /** SiliconFlow's `x-siliconcloud-trace-id` response header. */
   trace_id?: string | null;
   operation_name?: string | null;

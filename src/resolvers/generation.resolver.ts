@@ -20,9 +20,9 @@ export class GenerationResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<GenerateImagesPayload> {
     const started = this.now();
-    const trace = context.calls.open(String(info.path.key));
+    const trace = context.calls.open(String(info.path.key), context.caller.apiKey);
     const { images, ...params } = input;
-    const outcome = await this.service.generate({ params, uploads: images ?? [], publicBaseUrl: context.publicBaseUrl }, trace);
+    const outcome = await this.service.generate({ params, uploads: images ?? [], publicBaseUrl: context.publicBaseUrl, caller: context.caller }, trace);
     return {
       callId: trace.callId,
       provider: trace.provider === "SIMULATOR" ? Provider.SIMULATOR : Provider.SILICONFLOW,

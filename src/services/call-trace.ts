@@ -2,7 +2,7 @@ import type { GenerationParams } from "./generation-rules.js";
 import type { UpstreamTrace } from "./siliconflow/client.js";
 
 export type Provider = "SILICONFLOW" | "SIMULATOR";
-export type Phase = "upload" | "preprocess" | "upstream" | "download" | "store";
+export type Phase = "upload" | "preprocess" | "queue" | "upstream" | "download" | "store";
 
 export interface ImageTrace {
   index: number;

@@ -6,6 +6,8 @@ import type { ImageStore, StoredImage } from "./image-store.js";
 import type { ModelRegistry } from "./model-registry.js";
 import type { GenerationResult, UpstreamTrace } from "./siliconflow/client.js";
 import type { WireInputImage } from "./siliconflow/wire.js";
+import type { ConcurrencyGate } from "./concurrency-gate.js";
+import type { RateLimits } from "./rate-limits.js";
 import { readUpload, type IncomingFile } from "./upload-reader.js";
 
 /** The upstream as the service needs it: the real client, or anything that speaks the same. */
@@ -26,6 +28,8 @@ export interface GenerationServiceDeps {
   upstream: ImageGenerator;
   store: ImageStore;
   limits: GenerationLimits;
+  gate: ConcurrencyGate;
+  rateLimits: RateLimits;
   /** Monotonic milliseconds, for phase timings. */
   monotonicMs?: () => number;
 }
@@ -35,7 +39,16 @@ export interface GenerationRequest {
   uploads: ReadonlyArray<Promise<IncomingFile>>;
   /** Absolute base for the URLs handed back, e.g. `https://gateway.example`. */
   publicBaseUrl: string;
-  /** A caller's own SiliconFlow key, when the configuration allows it. */
+  caller: Caller;
+}
+
+/** Who is calling, as the transport established it. */
+export interface Caller {
+  /** False when client tokens are configured and none matched. */
+  authenticated: boolean;
+  /** What per-client limits count by: the token, else the address. */
+  clientKey: string;
+  /** The caller's own SiliconFlow key, when the configuration allows it. */
   apiKey?: string;
 }
 
@@ -82,9 +95,14 @@ export class GenerationService {
   }
 
   private async run(request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
-    const { params, uploads } = request;
+    const { params, uploads, caller } = request;
     const { limits, registry } = this.deps;
     trace.params = params;
+
+    if (!caller.authenticated) {
+      throw new GatewayError(ErrorCode.UNAUTHENTICATED, "generateImages needs a client token: send `Authorization: Bearer <token>`");
+    }
+    await this.deps.rateLimits.checkClient(caller.clientKey);
 
     if (uploads.length > limits.maxFiles) {
       throw badInput("input.images", `at most ${limits.maxFiles} images may be uploaded, got ${uploads.length}`);
@@ -119,9 +137,14 @@ export class GenerationService {
       transformed: image.transformed,
     }));
 
-    const result = await this.timed(trace, "upstream", () =>
-      this.deps.upstream.generate(upstreamParameters(params, model), prepared, trace.upstream, request.apiKey),
-    );
+    await this.deps.rateLimits.reserveImages(model.id, model.maxBatchSize > 1 ? (params.batchSize ?? 1) : 1);
+    const queued = this.monotonicMs();
+    const result = await this.deps.gate.run(() => {
+      trace.phases.queue = Math.round((this.monotonicMs() - queued) * 1000) / 1000;
+      return this.timed(trace, "upstream", () =>
+        this.deps.upstream.generate(upstreamParameters(params, model), prepared, trace.upstream, caller.apiKey),
+      );
+    });
     // The inputs are no longer needed; let them go before the outputs arrive.
     prepared.length = 0;
     trace.upstreamTimings = result.timings;

@@ -1,0 +1,59 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { ErrorCode, GatewayError } from "./errors.js";
+
+export interface RateLimitOptions {
+  /** generateImages calls per client per window; undefined turns the per-client limit off. */
+  callsPerWindow?: number;
+  windowSeconds: number;
+  /** Images per minute per model (the account's SiliconFlow tier). */
+  imagesPerMinute: Record<string, number>;
+  /** An ioredis client when several gateways share the counters. */
+  redis?: unknown;
+}
+
+function limiter(points: number, duration: number, keyPrefix: string, redis: unknown): RateLimiterAbstract {
+  return redis
+    ? new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix, useRedisPackage: false })
+    : new RateLimiterMemory({ points, duration, keyPrefix });
+}
+
+function refusal(result: unknown, message: string): GatewayError {
+  if (result instanceof RateLimiterRes) {
+    return new GatewayError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)) });
+  }
+  // The store failed (Redis down): refusing every call would turn a counter outage into a full outage.
+  throw result;
+}
+
+/** Per-client call limits and per-model image budgets, checked before anything is spent. */
+export class RateLimits {
+  private readonly perClient: RateLimiterAbstract | undefined;
+  private readonly perModel = new Map<string, RateLimiterAbstract>();
+
+  constructor(private readonly options: RateLimitOptions) {
+    this.perClient = options.callsPerWindow ? limiter(options.callsPerWindow, options.windowSeconds, "gw-client", options.redis) : undefined;
+    for (const [model, points] of Object.entries(options.imagesPerMinute)) {
+      this.perModel.set(model, limiter(points, 60, `gw-model:${model}`, options.redis));
+    }
+  }
+
+  async checkClient(clientKey: string): Promise<void> {
+    if (!this.perClient) return;
+    try {
+      await this.perClient.consume(clientKey, 1);
+    } catch (result) {
+      throw refusal(result, `Too many calls from this client: at most ${this.options.callsPerWindow} per ${this.options.windowSeconds} s`);
+    }
+  }
+
+  /** Takes `images` from the model's per-minute budget, or refuses the whole call. */
+  async reserveImages(model: string, images: number): Promise<void> {
+    const budget = this.perModel.get(model);
+    if (!budget) return;
+    try {
+      await budget.consume("images", images);
+    } catch (result) {
+      throw refusal(result, `The images-per-minute budget of ${model} (${this.options.imagesPerMinute[model]}) is spent`);
+    }
+  }
+}

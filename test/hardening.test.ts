@@ -1,0 +1,444 @@
+import { createServer } from "node:net";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GENERATE, TEST_API_KEY, imageSlots, multipartBody, postJson, postMultipart, startHarness, type Harness } from "./support/harness.js";
+import { noisyPng, solidPng } from "./support/images.js";
+
+interface Payload {
+  generateImages: { callId: string; images: Array<{ url: string }> };
+}
+const textToImage = { model: "Qwen/Qwen-Image", prompt: "a kite" };
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("bad input never crashes, hangs or leaks", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { uploads: { maxBytes: 300_000, maxInputPixels: 4_000_000 } } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const editWith = (files: Array<{ data: Buffer; path?: string }>, slots = files.length) =>
+    postMultipart<Payload>(
+      h.graphqlUrl,
+      GENERATE,
+      { input: { model: "Qwen/Qwen-Image-Edit-2509", prompt: "edit", images: imageSlots(slots) } },
+      files.map((f, i) => ({ path: f.path ?? `variables.input.images.${i}`, data: f.data })),
+    );
+
+  it("a truncated JPEG", async () => {
+    const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: "#000", noise: { type: "gaussian", mean: 128, sigma: 30 } } })
+      .jpeg()
+      .toBuffer();
+    const { body } = await editWith([{ data: jpeg.subarray(0, jpeg.length >> 1) }]);
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.images[0]" });
+  });
+
+  it("a decompression bomb (few bytes, many pixels)", async () => {
+    const bomb = await sharp({ create: { width: 5000, height: 5000, channels: 3, background: "#fff" } }).png({ compressionLevel: 9 }).toBuffer();
+    expect(bomb.length).toBeLessThan(300_000);
+    const { body } = await editWith([{ data: bomb }]);
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.images[0]" });
+    expect(body.errors?.[0]?.message).toMatch(/4000000 pixels/);
+  });
+
+  it("too many files: PAYLOAD_TOO_LARGE as GraphQL JSON, with a log line", async () => {
+    const png = await solidPng(8, 8, "#123");
+    const before = (await h.logLines()).length;
+    const { status, body } = await editWith([0, 1, 2, 3].map(() => ({ data: png })));
+    expect(status).toBe(413);
+    expect(body.errors?.[0]?.extensions?.code).toBe("PAYLOAD_TOO_LARGE");
+    const lines = await h.logLines();
+    expect(lines).toHaveLength(before + 1);
+    expect(lines.at(-1)).toMatchObject({ status: "failed", error_code: "PAYLOAD_TOO_LARGE" });
+  });
+
+  it("a request whose declared size is over the limit is refused before parsing", async () => {
+    const response = await fetch(h.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data; boundary=x", "apollo-require-preflight": "1", "content-length": String(50_000_000) },
+      body: "--x--\r\n",
+      duplex: "half",
+    } as RequestInit).catch((error: unknown) => error as Error);
+    // Either the server answers 413 at once, or closes the connection on the lying length: never a hang or a 500.
+    if (response instanceof Response) {
+      expect(response.status).toBe(413);
+      expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe("PAYLOAD_TOO_LARGE");
+    }
+  });
+
+  it("a file missing from the multipart body", async () => {
+    const png = await solidPng(8, 8, "#123");
+    const form = multipartBody(GENERATE, { input: { model: "Qwen/Qwen-Image-Edit-2509", prompt: "x", images: imageSlots(2) } }, [
+      { path: "variables.input.images.0", data: png },
+    ]);
+    form.set("map", JSON.stringify({ 0: ["variables.input.images.0"], 1: ["variables.input.images.1"] }));
+    const response = await fetch(h.graphqlUrl, { method: "POST", headers: { "apollo-require-preflight": "1" }, body: form });
+    const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string; field?: string } }> };
+    expect(body.errors[0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.images[1]" });
+    expect(body.errors[0]!.message).toMatch(/missing/);
+  });
+
+  it.each([
+    ["malformed JSON", "application/json", '{"query": "mutation {', 400],
+    ["malformed multipart", "multipart/form-data; boundary=abc", "this is not multipart at all", 400],
+    ["operations that are not JSON", "multipart/form-data; boundary=abc", '--abc\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{nope\r\n--abc--\r\n', 400],
+  ])("%s gets a GraphQL JSON error", async (_name, contentType, body, status) => {
+    const response = await fetch(h.graphqlUrl, { method: "POST", headers: { "content-type": contentType, "apollo-require-preflight": "1" }, body });
+    expect(response.status).toBe(status);
+    expect(response.headers.get("content-type")).toMatch(/application\/json/);
+    const json = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(json.errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+    expect(JSON.stringify(json)).not.toMatch(/\/work\/|node_modules|at .*\.js:\d+/);
+  });
+
+  it("batched HTTP requests are off", async () => {
+    const response = await fetch(h.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify([{ query: "{ health { status } }" }, { query: "{ health { status } }" }]),
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it("an unknown path is JSON 404, not an HTML page", async () => {
+    const response = await fetch(`${h.url}/wp-admin`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toMatch(/json/);
+    await response.arrayBuffer();
+  });
+});
+
+describe("operation shape limits", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { limits: { maxQueryDepth: 3, maxQueryComplexity: 40, maxGenerationsPerRequest: 2 } } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("refuses a query deeper than the limit", async () => {
+    const { body } = await postJson(h.graphqlUrl, `{ health { models { steps { min } } } }`);
+    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(body.errors?.[0]?.message).toMatch(/4 levels deep; at most 3/);
+  });
+
+  it("refuses a query more complex than the limit", async () => {
+    const fields = Array.from({ length: 45 }, (_, i) => `m${i}: health { status }`).join(" ");
+    const { body } = await postJson(h.graphqlUrl, `{ ${fields} }`);
+    expect(body.errors?.[0]?.message).toMatch(/complexity/);
+  });
+
+  it("caps generateImages per operation, before any upstream call, logging each refused call", async () => {
+    const before = h.simulator.received.length;
+    const lines = (await h.logLines()).length;
+    const query = `mutation { a: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "1"}) { callId }
+      b: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "2"}) { callId }
+      c: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "3"}) { callId } }`;
+    const { body } = await postJson(h.graphqlUrl, query);
+    expect(body.errors?.[0]?.message).toMatch(/at most 2 generateImages/);
+    expect(h.simulator.received.length).toBe(before);
+    expect((await h.logLines()).slice(lines).map((l) => l.status)).toEqual(["failed", "failed", "failed"]);
+  });
+});
+
+describe("upstream faults map to stable codes; only surely-unrun calls are retried", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { siliconflow: { timeoutMs: 400, maxRetries: 2 } } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  async function callWith(fault: Parameters<Harness["simulator"]["addFault"]>[0]) {
+    h.simulator.clearFaults();
+    h.simulator.addFault(fault);
+    const before = h.simulator.received.length;
+    const { body } = await postJson<Payload>(h.graphqlUrl, GENERATE, { input: textToImage });
+    h.simulator.clearFaults();
+    return { error: body.errors?.[0], attempts: h.simulator.received.length - before, body, line: (await h.logLines()).at(-1)! };
+  }
+
+  it("400 → UPSTREAM_BAD_REQUEST with SiliconFlow's message, sanitised", async () => {
+    const { error, attempts } = await callWith({
+      fault: { kind: "status", status: 400, body: JSON.stringify({ code: 20015, message: `bad value; auth Bearer ${TEST_API_KEY}; image data:image/png;base64,${"A".repeat(400)}` }) },
+    });
+    expect(error?.extensions?.code).toBe("UPSTREAM_BAD_REQUEST");
+    expect(error?.message).toMatch(/bad value/);
+    expect(error?.message).not.toContain(TEST_API_KEY);
+    expect(error?.message).not.toMatch(/A{200}/);
+    expect(attempts).toBe(1);
+  });
+
+  it.each([401, 403])("%i → UPSTREAM_UNAUTHORIZED, saying what to check, never the key", async (status) => {
+    const { error, attempts, body } = await callWith({ fault: { kind: "status", status } });
+    expect(error?.extensions?.code).toBe("UPSTREAM_UNAUTHORIZED");
+    expect(error?.message).toMatch(/key.*real-name verification.*balance/);
+    expect(JSON.stringify(body)).not.toContain(TEST_API_KEY);
+    expect(attempts).toBe(1);
+  });
+
+  it("429 → UPSTREAM_RATE_LIMITED with retryAfterSeconds, not retried", async () => {
+    const withHeader = await callWith({ fault: { kind: "status", status: 429, headers: { "retry-after": "7" } } });
+    expect(withHeader.error?.extensions).toMatchObject({ code: "UPSTREAM_RATE_LIMITED", retryAfterSeconds: 7 });
+    expect(withHeader.attempts).toBe(1);
+    const withoutHeader = await callWith({ fault: { kind: "status", status: 429 } });
+    expect(withoutHeader.error?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["500", { kind: "status", status: 500 } as const],
+    ["502", { kind: "status", status: 502 } as const],
+    ["a garbage body", { kind: "malformed" } as const],
+    ["a reset connection", { kind: "reset" } as const],
+  ])("%s → UPSTREAM_UNAVAILABLE, never re-sent (it may have run)", async (_name, fault) => {
+    const { error, attempts, line } = await callWith({ fault });
+    expect(error?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(attempts).toBe(1);
+    expect(line).toMatchObject({ status: "failed", error_code: "UPSTREAM_UNAVAILABLE", upstream_attempts: 1 });
+  });
+
+  it("no answer in SILICONFLOW_TIMEOUT_MS → UPSTREAM_TIMEOUT, never re-sent", async () => {
+    const { error, attempts } = await callWith({ fault: { kind: "hang" } });
+    expect(error?.extensions?.code).toBe("UPSTREAM_TIMEOUT");
+    expect(attempts).toBe(1);
+  });
+
+  it("503 (overloaded: it did not run) is retried with backoff, at most SILICONFLOW_MAX_RETRIES times", async () => {
+    const recovered = await callWith({ fault: { kind: "status", status: 503 }, times: 2 });
+    expect(recovered.error).toBeUndefined();
+    expect(recovered.attempts).toBe(3);
+    expect(recovered.line).toMatchObject({ status: "success", upstream_attempts: 3 });
+    const gaveUp = await callWith({ fault: { kind: "status", status: 503 } });
+    expect(gaveUp.error?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(gaveUp.attempts).toBe(3);
+  });
+
+  it("an output that cannot be downloaded fails the call; one failed GET is retried", async () => {
+    const once = await callWith({ fault: { kind: "status", status: 500 }, target: "download", times: 1 });
+    expect(once.error).toBeUndefined();
+    const always = await callWith({ fault: { kind: "status", status: 500 }, target: "download" });
+    expect(always.error?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(always.error?.message).toMatch(/could not be downloaded/);
+  });
+});
+
+describe("connection refused is retried, then UPSTREAM_UNAVAILABLE", () => {
+  it("retries a refused connection (the call surely did not run)", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const h = await startHarness({ config: { siliconflow: { baseUrl: `http://127.0.0.1:${port}/v1`, maxRetries: 2 } } });
+    try {
+      const { body } = await postJson(h.graphqlUrl, GENERATE, { input: textToImage });
+      expect(body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
+      expect(body.errors?.[0]?.message).toMatch(/refused/);
+      expect((await h.logLines()).at(-1)).toMatchObject({ status: "failed", upstream_attempts: 3 });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("guards", () => {
+  it("bounds upstream concurrency with a bounded queue: full → RATE_LIMITED", async () => {
+    const h = await startHarness({ config: { siliconflow: { maxConcurrency: 1, maxQueue: 1 } }, simulator: { latencyMs: 400 } });
+    try {
+      const results = await Promise.all([0, 1, 2, 3].map((i) => postJson(h.graphqlUrl, GENERATE, { input: { ...textToImage, seed: i } })));
+      const codes = results.map((r) => r.body.errors?.[0]?.extensions?.code ?? "OK").sort();
+      expect(codes).toEqual(["OK", "OK", "RATE_LIMITED", "RATE_LIMITED"]);
+      const limited = results.find((r) => r.body.errors)!.body.errors![0]!;
+      expect(limited.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+      expect(h.simulator.received).toHaveLength(2);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("refuses a call that waited too long for a slot", async () => {
+    const h = await startHarness({ config: { siliconflow: { maxConcurrency: 1, maxQueue: 5, queueTimeoutMs: 100 } }, simulator: { latencyMs: 600 } });
+    try {
+      const results = await Promise.all([0, 1].map((i) => postJson(h.graphqlUrl, GENERATE, { input: { ...textToImage, seed: i } })));
+      const refused = results.find((r) => r.body.errors)!;
+      expect(refused.body.errors![0]!.extensions?.code).toBe("RATE_LIMITED");
+      expect(refused.body.errors![0]!.message).toMatch(/waited 100 ms/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("an images-per-minute budget per model refuses before spending", async () => {
+    const h = await startHarness({ config: { limits: { imagesPerMinute: { "Kwai-Kolors/Kolors": 3 } } } });
+    try {
+      const first = await postJson(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "x", batchSize: 2 } });
+      expect(first.body.errors).toBeUndefined();
+      const before = h.simulator.received.length;
+      const second = await postJson(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "x", batchSize: 2 } });
+      expect(second.body.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
+      expect(second.body.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+      expect(h.simulator.received.length).toBe(before);
+      const other = await postJson(h.graphqlUrl, GENERATE, { input: textToImage });
+      expect(other.body.errors).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("per-client limits count by token; defaults refuse no ordinary burst", async () => {
+    const h = await startHarness({ config: { auth: { tokens: ["alpha-token-123", "beta-token-456"] }, rateLimit: { callsPerWindow: 2, windowSeconds: 60 } } });
+    try {
+      const as = (token: string) => ({ authorization: `Bearer ${token}` });
+      const alpha = await Promise.all([0, 1, 2].map(() => postJson(h.graphqlUrl, GENERATE, { input: textToImage }, as("alpha-token-123"))));
+      expect(alpha.map((r) => r.body.errors?.[0]?.extensions?.code ?? "OK")).toEqual(expect.arrayContaining(["OK", "OK", "RATE_LIMITED"]));
+      const beta = await postJson(h.graphqlUrl, GENERATE, { input: textToImage }, as("beta-token-456"));
+      expect(beta.body.errors).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+    const defaults = await startHarness();
+    try {
+      const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => postJson(defaults.graphqlUrl, GENERATE, { input: { ...textToImage, seed: i } })));
+      expect(burst.filter((r) => r.body.errors)).toHaveLength(0);
+    } finally {
+      await defaults.close();
+    }
+  });
+});
+
+describe("gateway access", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { auth: { tokens: ["team-token-0001"] } } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("generateImages needs a client token; health and models stay open", async () => {
+    const none = await postJson(h.graphqlUrl, GENERATE, { input: textToImage });
+    expect(none.body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const wrong = await postJson(h.graphqlUrl, GENERATE, { input: textToImage }, { authorization: "Bearer team-token-0002" });
+    expect(wrong.body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await h.logLines()).at(-1)).toMatchObject({ status: "failed", error_code: "UNAUTHENTICATED" });
+    const right = await postJson(h.graphqlUrl, GENERATE, { input: textToImage }, { authorization: "Bearer team-token-0001" });
+    expect(right.body.errors).toBeUndefined();
+    const health = await postJson(h.graphqlUrl, `{ health { status } models { id } }`);
+    expect(health.body.errors).toBeUndefined();
+  });
+
+  it("queries can be protected too", async () => {
+    const p = await startHarness({ config: { auth: { tokens: ["team-token-0001"], protectQueries: true } } });
+    try {
+      const open = await postJson(p.graphqlUrl, `{ models { id } }`);
+      expect(open.body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+      const withToken = await postJson(p.graphqlUrl, `{ models { id } }`, {}, { authorization: "Bearer team-token-0001" });
+      expect(withToken.body.errors).toBeUndefined();
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("a caller may bring their own SiliconFlow key when allowed; it is masked in the log", async () => {
+    const own = "sk-client-own-key-0123456789abcdef";
+    const b = await startHarness({ config: { auth: { allowClientApiKey: true } }, simulator: { apiKey: undefined } });
+    try {
+      const { body } = await postJson(b.graphqlUrl, GENERATE, { input: textToImage }, { "x-siliconflow-api-key": own });
+      expect(body.errors).toBeUndefined();
+      expect(b.simulator.received.at(-1)!.headers.authorization).toBe(`Bearer ${own}`);
+      const line = (await b.logLines()).at(-1)!;
+      expect(line.api_key).toBe("sk-c****cdef");
+      expect(JSON.stringify(line)).not.toContain(own);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe("browsers and production", () => {
+  it("CORS follows the allowlist", async () => {
+    const h = await startHarness({ config: { corsOrigins: ["https://app.example"] } });
+    try {
+      const preflight = (origin: string) =>
+        fetch(h.graphqlUrl, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+      const allowed = await preflight("https://app.example");
+      expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example");
+      const refused = await preflight("https://evil.example");
+      expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("production turns introspection off unless enabled", async () => {
+    const prod = await startHarness({ config: { production: true } });
+    try {
+      const { body } = await postJson(prod.graphqlUrl, `{ __schema { queryType { name } } }`);
+      expect(body.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    } finally {
+      await prod.close();
+    }
+    const enabled = await startHarness({ config: { production: true, introspection: true } });
+    try {
+      const { body } = await postJson(enabled.graphqlUrl, `{ __schema { queryType { name } } }`);
+      expect(body.errors).toBeUndefined();
+    } finally {
+      await enabled.close();
+    }
+  });
+});
+
+describe("a client gone mid-call", () => {
+  it("the paid call still completes: output stored, line written, nothing crashes", async () => {
+    const h = await startHarness({ simulator: { latencyMs: 500 } });
+    try {
+      const controller = new AbortController();
+      const pending = fetch(h.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: GENERATE, variables: { input: { ...textToImage, prompt: "abandoned" } } }),
+        signal: controller.signal,
+      }).catch((error: unknown) => error);
+      await waitFor(async () => (h.simulator.received.length > 0 ? true : undefined));
+      controller.abort();
+      expect(await pending).toBeInstanceOf(Error);
+      const line = await waitFor(async () => (await h.logLines()).find((l) => l.prompt === "abandoned"));
+      expect(line.status).toBe("success");
+      const stored = await fetch(line.output_images[0]!.url);
+      expect(stored.status).toBe(200);
+      await stored.arrayBuffer();
+      const after = await postJson(h.graphqlUrl, `{ health { status } }`);
+      expect(after.body.data).toBeTruthy();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+it("a large noisy upload still passes when within limits", async () => {
+  const h = await startHarness();
+  try {
+    const png = await noisyPng(900, 700);
+    const { body } = await postMultipart<Payload>(h.graphqlUrl, GENERATE, { input: { model: "Qwen/Qwen-Image-Edit", prompt: "x", images: imageSlots(1) } }, [
+      { path: "variables.input.images.0", data: png },
+    ]);
+    expect(body.errors).toBeUndefined();
+  } finally {
+    await h.close();
+  }
+});
