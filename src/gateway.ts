@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { createApp, type GatewayApp } from "./app.js";
 import type { GatewayConfig } from "./config/config.schema.js";
@@ -109,6 +110,12 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
       })
     : undefined;
 
+  // Shared rate-limit counters; without Redis each gateway counts alone.
+  const redis = config.rateLimit.redisUrl
+    ? new Redis(config.rateLimit.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+    : undefined;
+  redis?.on("error", (error: Error) => logger.warn(`rate-limit store: ${error.message}`));
+
   let app: GatewayApp;
   try {
     app = await createApp(config, {
@@ -118,12 +125,14 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
       registry,
       health,
       callLog,
+      rateLimitStore: redis,
       logger,
       version: GATEWAY_VERSION,
     });
   } catch (error) {
     clearInterval(refresh);
     stopWatching?.();
+    redis?.disconnect();
     await simulator?.close();
     await callLog.close();
     throw error;
@@ -140,6 +149,7 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
       clearInterval(refresh);
       stopWatching?.();
       await app.close();
+      redis?.disconnect();
       await simulator?.close();
       await callLog.close();
     },

@@ -1,4 +1,6 @@
-import { createServer } from "node:net";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GENERATE, TEST_API_KEY, imageSlots, multipartBody, postJson, postMultipart, startHarness, type Harness } from "./support/harness.js";
@@ -441,4 +443,38 @@ it("a large noisy upload still passes when within limits", async () => {
   } finally {
     await h.close();
   }
+});
+
+describe("rate-limit counters shared through Redis", () => {
+  const redisServer = "/usr/bin/redis-server";
+  const available = existsSync(redisServer);
+  if (!available && process.env.REQUIRE_REDIS === "1") throw new Error("redis-server is required (REQUIRE_REDIS=1) but not installed");
+
+  it.skipIf(!available)("two gateways share one client's budget", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const redis = spawn(redisServer, ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
+    try {
+      await waitFor(async () => {
+        const socket = connect(port, "127.0.0.1");
+        return new Promise<true | undefined>((resolve) => {
+          socket.once("connect", () => (socket.destroy(), resolve(true)));
+          socket.once("error", () => resolve(undefined));
+        });
+      });
+      const config = { rateLimit: { callsPerWindow: 3, windowSeconds: 60, redisUrl: `redis://127.0.0.1:${port}` } };
+      const [one, two] = await Promise.all([startHarness({ config }), startHarness({ config })]);
+      try {
+        const codes: string[] = [];
+        for (const h of [one, two, one, two]) {
+          const { body } = await postJson(h.graphqlUrl, GENERATE, { input: textToImage });
+          codes.push(String(body.errors?.[0]?.extensions?.code ?? "OK"));
+        }
+        expect(codes).toEqual(["OK", "OK", "OK", "RATE_LIMITED"]);
+      } finally {
+        await Promise.all([one.close(), two.close()]);
+      }
+    } finally {
+      redis.kill("SIGKILL");
+    }
+  });
 });

@@ -12,16 +12,16 @@ export interface RateLimitOptions {
 }
 
 function limiter(points: number, duration: number, keyPrefix: string, redis: unknown): RateLimiterAbstract {
-  return redis
-    ? new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix, useRedisPackage: false })
-    : new RateLimiterMemory({ points, duration, keyPrefix });
+  const memory = new RateLimiterMemory({ points, duration, keyPrefix });
+  // With Redis down, count in memory rather than refuse everyone: a counter outage must not become an outage.
+  return redis ? new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix, insuranceLimiter: memory }) : memory;
 }
 
 function refusal(result: unknown, message: string): GatewayError {
   if (result instanceof RateLimiterRes) {
     return new GatewayError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)) });
   }
-  // The store failed (Redis down): refusing every call would turn a counter outage into a full outage.
+  // Not a refusal: the limiter itself broke (the insurance limiter already covers a Redis outage).
   throw result;
 }
 
