@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "sdk/generated/", "web/dist/", "data/", "logs/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "sdk/generated/", "web/dist/", "data/", "logs/", ".test-build/", ".scratch/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import fastifyApollo from "@as-integrations/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/config.schema.js";
@@ -18,7 +18,9 @@ import { callLogPlugin } from "./plugins/call-log.plugin.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.plugin.js";
 import { AccessTokens } from "./services/access.js";
 import { ConcurrencyGate } from "./services/concurrency-gate.js";
+import { GatewayMetrics } from "./services/metrics.js";
 import { RateLimits } from "./services/rate-limits.js";
+import { ResultCache } from "./services/result-cache.js";
 import { GeneratedImageResolver, GenerationResolver } from "./resolvers/generation.resolver.js";
 import { HealthResolver } from "./resolvers/health.resolver.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
@@ -71,12 +73,15 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
 
   const store = new ImageStore(config.dataDir);
   await store.init();
+  const metrics = new GatewayMetrics();
 
   const service = new GenerationService({
     registry: deps.registry,
     upstream: deps.upstream,
     store,
     monotonicMs,
+    metrics,
+    cache: config.cache.enabled ? new ResultCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }) : undefined,
     gate: new ConcurrencyGate({
       max: config.siliconflow.maxConcurrency,
       maxQueue: config.siliconflow.maxQueue,
@@ -116,8 +121,12 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     ]),
   );
 
-  const recorder = new CallRecorder(deps.callLog, deps.version, monotonicMs, (error) =>
-    deps.logger.error({ err: error }, "call log write failed"),
+  const recorder = new CallRecorder(
+    deps.callLog,
+    deps.version,
+    monotonicMs,
+    (error) => deps.logger.error({ err: error }, "call log write failed"),
+    metrics,
   );
 
   const fastify = Fastify({
@@ -153,7 +162,6 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     allowBatchedHttpRequests: false,
     introspection: config.introspection ?? !config.production,
     plugins: [
-      fastifyApolloDrainPlugin(fastify),
       ApolloServerPluginLandingPageDisabled(),
       callLogPlugin(recorder),
       queryLimitsPlugin(schema, {
@@ -204,6 +212,9 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });
   // Liveness: 200 as long as the process serves HTTP, whatever SiliconFlow's state.
   fastify.get("/health", async () => ({ status: "ok", version: deps.version, uptimeSeconds: (now() - startedAt) / 1000 }));
+  if (config.metrics) {
+    fastify.get("/metrics", async (_request, reply) => reply.header("content-type", metrics.registry.contentType).send(await metrics.registry.metrics()));
+  }
   fastify.get("/ready", async (_request, reply) => {
     const ready = lifecycle === "ready";
     return reply.code(ready ? 200 : 503).send({ ready, state: lifecycle });
@@ -237,8 +248,18 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     fastify,
     close: async () => {
       lifecycle = "draining";
+      // Stop accepting, let calls in flight finish (they are paid for) and be logged; cut what is left at the deadline.
+      const deadline = setTimeout(() => fastify.server.closeAllConnections(), config.shutdownTimeoutMs);
+      // Node closes idle keep-alive connections once, when closing starts; one that turns idle a moment
+      // later would hold the close until the deadline. Sweep until done.
+      const sweep = setInterval(() => fastify.server.closeIdleConnections(), 50);
+      try {
+        await fastify.close();
+      } finally {
+        clearTimeout(deadline);
+        clearInterval(sweep);
+      }
       await apollo.stop();
-      await fastify.close();
     },
   };
 }

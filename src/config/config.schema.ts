@@ -110,6 +110,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    cache: z
+      .object({
+        /** Keep results of seeded calls, so a repeat is not billed twice. */
+        enabled: flag.default(true),
+        maxEntries: positiveInt.default(10_000),
+        ttlMs: positiveInt.default(24 * 3_600_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Prometheus metrics at GET /metrics. */
+    metrics: flag.default(true),
+    /** How long in-flight calls may take to finish on SIGTERM before connections are cut. */
+    shutdownTimeoutMs: positiveInt.default(30_000),
     auth: z
       .object({
         /** Client tokens; when any is set, generateImages needs `Authorization: Bearer <token>`. */
@@ -148,6 +161,11 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["GATEWAY_PLAYGROUND", ["playground"]],
   ["TRUST_PROXY", ["trustProxy"]],
   ["GATEWAY_INTROSPECTION", ["introspection"]],
+  ["RESULT_CACHE", ["cache", "enabled"]],
+  ["RESULT_CACHE_MAX_ENTRIES", ["cache", "maxEntries"]],
+  ["RESULT_CACHE_TTL_MS", ["cache", "ttlMs"]],
+  ["METRICS", ["metrics"]],
+  ["SHUTDOWN_TIMEOUT_MS", ["shutdownTimeoutMs"]],
   ["CORS_ORIGINS", ["corsOrigins"]],
   ["GATEWAY_TOKENS", ["auth", "tokens"]],
   ["GATEWAY_PROTECT_QUERIES", ["auth", "protectQueries"]],

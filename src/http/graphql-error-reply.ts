@@ -8,8 +8,12 @@ export function replyWithGraphQLError(
   message: string,
   extra: Record<string, unknown> = {},
 ): FastifyReply {
+  // A client that accepts the GraphQL-over-HTTP media type (Apollo Client 4 does) reads a non-2xx body
+  // of that type as GraphQL errors with their codes, rather than as a bare network failure.
+  const accept = String(reply.request.headers.accept ?? "");
+  const type = accept.includes("application/graphql-response+json") ? "application/graphql-response+json" : "application/json";
   return reply
     .code(status)
-    .header("content-type", "application/json; charset=utf-8")
+    .header("content-type", `${type}; charset=utf-8`)
     .send({ errors: [{ message, extensions: { code, ...extra } }] });
 }

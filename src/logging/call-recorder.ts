@@ -1,4 +1,5 @@
 import type { CallTrace } from "../services/call-trace.js";
+import type { GatewayMetrics } from "../services/metrics.js";
 import { toCallLogRecord } from "./call-log-format.js";
 import type { CallLogWriter } from "./call-log-writer.js";
 
@@ -10,13 +11,14 @@ export interface RequestMeta {
   clientIp: string | null;
 }
 
-/** Writes a request's calls to the call log, one line each; refusals and crashes included. */
+/** Writes a request's calls to the call log, one line each, refusals and crashes included, and counts them. */
 export class CallRecorder {
   constructor(
     private readonly writer: Pick<CallLogWriter, "write">,
     private readonly gatewayVersion: string,
     private readonly monotonicMs: () => number,
     private readonly onWriteError: (error: unknown) => void,
+    private readonly metrics?: GatewayMetrics,
   ) {}
 
   record(traces: readonly CallTrace[], meta: RequestMeta): void {
@@ -27,6 +29,7 @@ export class CallRecorder {
         trace.status = "failed";
         trace.error ??= { code: "INTERNAL_SERVER_ERROR", message: "the call did not complete" };
       }
+      this.metrics?.observeCall(trace, totalMs);
       const record = toCallLogRecord(trace, { ...meta, totalMs, gatewayVersion: this.gatewayVersion });
       try {
         this.writer.write(record);

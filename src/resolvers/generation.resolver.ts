@@ -21,8 +21,11 @@ export class GenerationResolver {
   ): Promise<GenerateImagesPayload> {
     const started = this.now();
     const trace = context.calls.open(String(info.path.key), context.caller.apiKey);
-    const { images, ...params } = input;
-    const outcome = await this.service.generate({ params, uploads: images ?? [], publicBaseUrl: context.publicBaseUrl, caller: context.caller }, trace);
+    const { images, cache, ...params } = input;
+    const outcome = await this.service.generate(
+      { params, uploads: images ?? [], publicBaseUrl: context.publicBaseUrl, caller: context.caller, useCache: cache !== false },
+      trace,
+    );
     return {
       callId: trace.callId,
       provider: trace.provider === "SIMULATOR" ? Provider.SIMULATOR : Provider.SILICONFLOW,
@@ -30,6 +33,7 @@ export class GenerationResolver {
       seed: outcome.seed,
       images: outcome.images.map(({ index, url, width, height, mimeType, bytes, fileName }) => ({ index, url, width, height, mimeType, bytes, fileName })),
       timings: { inferenceSeconds: outcome.inferenceSeconds, totalMs: Math.round((this.now() - started) * 1000) / 1000 },
+      cacheHit: outcome.cacheHit,
     };
   }
 }

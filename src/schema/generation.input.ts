@@ -33,4 +33,11 @@ export class GenerateImagesInput {
 
   @Field(() => [Upload], { nullable: true, description: "Input images in order: sent upstream as image, image2, image3." })
   images?: Array<Promise<FileUpload>> | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: true,
+    description: "With a seed, a repeat of the same call is answered from the gateway's result cache (not billed again). False forces a new generation.",
+  })
+  cache?: boolean | null;
 }

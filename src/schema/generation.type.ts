@@ -62,4 +62,7 @@ export class GenerateImagesPayload {
 
   @Field(() => GenerationTimings)
   timings!: GenerationTimings;
+
+  @Field({ description: "True when answered from the result cache: SiliconFlow was not called (nor billed)." })
+  cacheHit!: boolean;
 }

@@ -15,6 +15,8 @@ export interface ImageTrace {
   url?: string;
   upstreamUrl?: string;
   sourceFormat?: string;
+  /** Bytes as uploaded, before any conversion. */
+  sourceBytes?: number;
   transformed?: boolean;
 }
 

@@ -7,7 +7,9 @@ import type { ModelRegistry } from "./model-registry.js";
 import type { GenerationResult, UpstreamTrace } from "./siliconflow/client.js";
 import type { WireInputImage } from "./siliconflow/wire.js";
 import type { ConcurrencyGate } from "./concurrency-gate.js";
+import type { GatewayMetrics } from "./metrics.js";
 import type { RateLimits } from "./rate-limits.js";
+import { ResultCache, type CachedResult } from "./result-cache.js";
 import { readUpload, type IncomingFile } from "./upload-reader.js";
 
 /** The upstream as the service needs it: the real client, or anything that speaks the same. */
@@ -30,6 +32,9 @@ export interface GenerationServiceDeps {
   limits: GenerationLimits;
   gate: ConcurrencyGate;
   rateLimits: RateLimits;
+  /** Seeded results already paid for; absent turns caching off. */
+  cache?: ResultCache;
+  metrics?: GatewayMetrics;
   /** Monotonic milliseconds, for phase timings. */
   monotonicMs?: () => number;
 }
@@ -40,6 +45,8 @@ export interface GenerationRequest {
   /** Absolute base for the URLs handed back, e.g. `https://gateway.example`. */
   publicBaseUrl: string;
   caller: Caller;
+  /** False bypasses the result cache (a fresh, billed generation even with a seed). */
+  useCache?: boolean;
 }
 
 /** Who is calling, as the transport established it. */
@@ -61,6 +68,7 @@ export interface GenerationOutcome {
   images: GeneratedImageResult[];
   seed: number | null;
   inferenceSeconds: number | null;
+  cacheHit: boolean;
 }
 
 export class GenerationService {
@@ -81,6 +89,7 @@ export class GenerationService {
 
   /** One call, start to end. Whatever happens, `trace` says how it went. */
   async generate(request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
+    const finished = this.deps.metrics?.callStarted();
     try {
       const outcome = await this.run(request, trace);
       trace.status = "success";
@@ -91,6 +100,8 @@ export class GenerationService {
       trace.status = "failed";
       trace.error = { code: failure.code, message: failure.message };
       throw failure;
+    } finally {
+      finished?.();
     }
   }
 
@@ -122,6 +133,16 @@ export class GenerationService {
     const buffers = await this.timed(trace, "upload", () =>
       Promise.all(uploads.map((upload, i) => readUpload(upload, `input.images[${i}]`, limits.maxUploadBytes))),
     );
+    const fields = upstreamParameters(params, model);
+    const { cache } = this.deps;
+    // Only an explicit seed makes a repeat the same picture; without one each call is new by design.
+    const cacheKey = cache && params.seed != null && request.useCache !== false ? ResultCache.key(fields, buffers) : undefined;
+    const cached = cacheKey ? cache?.get(cacheKey) : undefined;
+    if (cacheKey && cached) {
+      if (await this.stillStored(cached)) return this.fromCache(cached, request, trace);
+      cache?.delete(cacheKey);
+    }
+
     const prepared: PreparedImage[] = await this.timed(trace, "preprocess", () =>
       Promise.all(buffers.map((buffer, i) => prepareInputImage(buffer, i, limits.images))),
     );
@@ -134,6 +155,7 @@ export class GenerationService {
       mimeType: image.mimeType,
       bytes: image.data.length,
       sourceFormat: image.sourceFormat,
+      sourceBytes: image.sourceBytes,
       transformed: image.transformed,
     }));
 
@@ -141,9 +163,7 @@ export class GenerationService {
     const queued = this.monotonicMs();
     const result = await this.deps.gate.run(() => {
       trace.phases.queue = Math.round((this.monotonicMs() - queued) * 1000) / 1000;
-      return this.timed(trace, "upstream", () =>
-        this.deps.upstream.generate(upstreamParameters(params, model), prepared, trace.upstream, caller.apiKey),
-      );
+      return this.timed(trace, "upstream", () => this.deps.upstream.generate(fields, prepared, trace.upstream, caller.apiKey));
     });
     // The inputs are no longer needed; let them go before the outputs arrive.
     prepared.length = 0;
@@ -154,19 +174,39 @@ export class GenerationService {
     const stored = await this.timed(trace, "store", () =>
       Promise.all(downloads.map(async (data) => this.deps.store.put(data, await describeImage(data)))),
     );
+    const outputs = downloads.map((data, index) => ({ base64Preview: base64Preview(data), upstreamUrl: result.imageUrls[index]! }));
+    const fresh: CachedResult = { images: stored, outputs, seed: result.seed, timings: result.timings, inputs: trace.inputs };
+    if (cacheKey) cache?.set(cacheKey, fresh);
+    return this.outcome(fresh, request, trace, false);
+  }
+
+  private async stillStored(cached: CachedResult): Promise<boolean> {
+    const found = await Promise.all(cached.images.map((image) => this.deps.store.find(image.fileName)));
+    return found.every(Boolean);
+  }
+
+  private fromCache(cached: CachedResult, request: GenerationRequest, trace: CallTrace): GenerationOutcome {
+    trace.cacheHit = true;
+    trace.inputs = cached.inputs;
+    trace.upstreamTimings = cached.timings;
+    trace.seedUsed = cached.seed;
+    return this.outcome(cached, request, trace, true);
+  }
+
+  private outcome(result: CachedResult, request: GenerationRequest, trace: CallTrace, cacheHit: boolean): GenerationOutcome {
     const base = request.publicBaseUrl.replace(/\/+$/, "");
-    const images = stored.map((image, index) => ({ ...image, index, url: `${base}/images/${image.fileName}` }));
+    const images = result.images.map((image, index) => ({ ...image, index, url: `${base}/images/${image.fileName}` }));
     trace.outputs = images.map((image, index) => ({
       index,
-      base64Preview: base64Preview(downloads[index]!),
+      base64Preview: result.outputs[index]!.base64Preview,
       width: image.width,
       height: image.height,
       mimeType: image.mimeType,
       bytes: image.bytes,
       url: image.url,
-      upstreamUrl: result.imageUrls[index]!,
+      upstreamUrl: result.outputs[index]!.upstreamUrl,
     }));
     const inference = result.timings.inference;
-    return { images, seed: result.seed, inferenceSeconds: typeof inference === "number" ? inference : null };
+    return { images, seed: result.seed, inferenceSeconds: typeof inference === "number" ? inference : null, cacheHit };
   }
 }

@@ -1,0 +1,16 @@
+export {
+  ClientErrorCode,
+  createGatewayClient,
+  extractFiles,
+  GatewayClientError,
+  type GatewayClient,
+  type GatewayClientErrorDetails,
+  type GatewayClientOptions,
+  type GenerateImagesResult,
+  type GraphQLErrorEntry,
+  type HealthResult,
+  type ModelsResult,
+  type RequestOptions,
+} from "./client.js";
+// The typed documents and their result/variable types, usable with this client or with Apollo Client.
+export * from "./generated/graphql.js";

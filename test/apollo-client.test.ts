@@ -1,0 +1,133 @@
+import { ApolloClient, ApolloLink, CombinedGraphQLErrors, InMemoryCache, ServerError } from "@apollo/client";
+// @ts-expect-error -- apollo-upload-client 19 ships JSDoc-typed .mjs files and no declarations; typed below.
+import UntypedUploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GenerateImagesDocument, HealthDocument } from "../sdk/generated/graphql.js";
+import { startHarness, type Harness } from "./support/harness.js";
+import { dataUrlBytes, noisyPng, solidPng } from "./support/images.js";
+
+/** The constructor options this test uses, as documented in UploadHttpLink.mjs. */
+interface UploadHttpLinkOptions {
+  uri?: string;
+  headers?: Record<string, string>;
+  fetch?: typeof fetch;
+}
+const UploadHttpLink = UntypedUploadHttpLink as new (options?: UploadHttpLinkOptions) => ApolloLink;
+
+interface Sent {
+  headers: Headers;
+  body: unknown;
+}
+
+describe("Apollo Client 4 with apollo-upload-client against the real gateway", () => {
+  let h: Harness;
+  let client: ApolloClient;
+  const sent: Sent[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness();
+    client = new ApolloClient({
+      cache: new InMemoryCache(),
+      link: new UploadHttpLink({
+        uri: h.graphqlUrl,
+        // The gateway keeps Apollo's CSRF prevention on: multipart requests need this header.
+        headers: { "apollo-require-preflight": "true" },
+        fetch: async (input, init) => {
+          sent.push({ headers: new Headers(init?.headers), body: init?.body });
+          return fetch(input, init);
+        },
+      }),
+    });
+  });
+  afterAll(async () => {
+    client?.stop();
+    await h.close();
+  });
+
+  it("uploads images (a File and a Blob) with a mutation and reads the generated image", async () => {
+    const first = await solidPng(512, 512, "#3366ff");
+    const second = await noisyPng(200, 120);
+    const before = h.simulator.received.length;
+
+    const { data } = await client.mutate({
+      mutation: GenerateImagesDocument,
+      variables: {
+        input: {
+          model: "Qwen/Qwen-Image-Edit-2509",
+          prompt: "blend the two",
+          cfg: 4,
+          images: [new File([new Uint8Array(first)], "blue.png", { type: "image/png" }), new Blob([new Uint8Array(second)], { type: "image/png" })],
+        },
+      },
+    });
+
+    // It really went as a GraphQL multipart request, with the CSRF header.
+    const request = sent.at(-1)!;
+    expect(request.body).toBeInstanceOf(FormData);
+    expect(request.headers.get("apollo-require-preflight")).toBe("true");
+    const map = JSON.parse(String((request.body as FormData).get("map"))) as Record<string, string[]>;
+    expect(Object.values(map)).toEqual([["variables.input.images.0"], ["variables.input.images.1"]]);
+
+    const upstream = h.simulator.received.at(-1)!.body;
+    expect(h.simulator.received.length).toBe(before + 1);
+    expect(Buffer.compare(dataUrlBytes(upstream.image).bytes, first)).toBe(0);
+    expect(Buffer.compare(dataUrlBytes(upstream.image2).bytes, second)).toBe(0);
+
+    const result = data!.generateImages;
+    expect(result.provider).toBe("SILICONFLOW");
+    expect(result.images).toHaveLength(1);
+    const image = result.images[0]!;
+    const response = await fetch(image.url);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe(image.mimeType);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(bytes.length).toBe(image.bytes);
+    const meta = await sharp(bytes).metadata();
+    expect([meta.width, meta.height]).toEqual([image.width, image.height]);
+  });
+
+  it("runs a query as plain JSON and caches it", async () => {
+    const { data } = await client.query({ query: HealthDocument });
+    expect(data?.health.provider).toBe("SILICONFLOW");
+    expect(typeof sent.at(-1)!.body).toBe("string");
+    const count = sent.length;
+    await client.query({ query: HealthDocument });
+    expect(sent.length).toBe(count);
+  });
+
+  it("surfaces the gateway's error code", async () => {
+    const error = await client
+      .mutate({ mutation: GenerateImagesDocument, variables: { input: { model: "nobody/no-such-model", prompt: "x" } } })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(CombinedGraphQLErrors.is(error)).toBe(true);
+    const first = (error as CombinedGraphQLErrors).errors[0];
+    expect(first?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.model" });
+  });
+
+  it("without the CSRF header the gateway refuses the upload before reading it", async () => {
+    const bare = new ApolloClient({ cache: new InMemoryCache(), link: ApolloLink.from([new UploadHttpLink({ uri: h.graphqlUrl })]) });
+    const before = h.simulator.received.length;
+    const error = await bare
+      .mutate({
+        mutation: GenerateImagesDocument,
+        variables: { input: { model: "Qwen/Qwen-Image-Edit-2509", prompt: "x", images: [new Blob([new Uint8Array(await solidPng(8, 8, "#000"))])] } },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    bare.stop();
+    // A refusal before Apollo runs is a 400 with a GraphQL-shaped JSON body, which Apollo Client 4 reports
+    // as a ServerError (it reads `errors` of non-2xx answers only from application/graphql-response+json).
+    expect(ServerError.is(error)).toBe(true);
+    const refusal = error as ServerError;
+    expect(refusal.statusCode).toBe(400);
+    const body = JSON.parse(refusal.bodyText) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors[0]?.extensions.code).toBe("BAD_REQUEST");
+    expect(h.simulator.received.length).toBe(before);
+  });
+});
