@@ -1,0 +1,292 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Fastify from "fastify";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registerWebApp, WEB_DIST_DIR } from "../src/http/web-app.js";
+import { builtinModels } from "../src/simulator/simulator.js";
+import { launchChromium, recordNetwork, skipBrowserTests, type NetworkLog } from "./support/browser.js";
+import { postJson, startHarness, type Harness } from "./support/harness.js";
+import { solidPng } from "./support/images.js";
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const WEB_DIR = path.join(PACKAGE_ROOT, "web");
+const SCREENSHOT = path.join(PACKAGE_ROOT, "docs", "web-page.png");
+const EDIT_MODEL = "Qwen/Qwen-Image-Edit-2509";
+const TEXT_MODEL = "Kwai-Kolors/Kolors";
+/** No input images and no guidance. */
+const PLAIN_MODEL = "Tongyi-MAI/Z-Image-Turbo";
+/** Left out of the simulator's model list, as a model the API key may not call. */
+const UNAVAILABLE_MODEL = "baidu/ERNIE-Image-Turbo";
+
+function newestMtime(entry: string): number {
+  if (!existsSync(entry)) return 0;
+  const stat = statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(entry).map((name) => newestMtime(path.join(entry, name))));
+}
+
+/**
+ * CI builds the page with `npm run build` first; a local run builds it here when it is missing or older
+ * than its sources, so the test never drives a stale page. It must exist before the gateway starts:
+ * the gateway routes the files it finds at start-up.
+ */
+async function ensureWebBuilt(): Promise<void> {
+  const index = path.join(WEB_DIST_DIR, "index.html");
+  const sources = ["src", "public", "index.html", "vite.config.ts"].map((name) => newestMtime(path.join(WEB_DIR, name)));
+  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources)) return;
+  const { build } = await import("vite");
+  await build({ configFile: path.join(WEB_DIR, "vite.config.ts"), logLevel: "warn" });
+}
+
+describe("the page's files, served by the gateway", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    h = await startHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("serves index.html at / uncached, hashed assets for good, and leaves the API routes alone", async () => {
+    const page = await fetch(`${h.url}/`);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.headers.get("cache-control")).toBe("no-cache");
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("etag")).toBeTruthy();
+
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    const style = /href="(\/assets\/[^"]+\.css)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect(style).toBeDefined();
+    for (const [asset, type] of [
+      [script!, /javascript/],
+      [style!, /^text\/css/],
+    ] as const) {
+      const response = await fetch(`${h.url}${asset}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(type);
+      expect(response.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      await response.arrayBuffer();
+    }
+
+    const health = await fetch(`${h.url}/health`);
+    expect(health.headers.get("content-type")).toMatch(/json/);
+    expect(((await health.json()) as { status: string }).status).toBe("ok");
+    const missingImage = await fetch(`${h.url}/images/not-a-kept-image.png`);
+    expect(missingImage.status).toBe(404);
+    expect(missingImage.headers.get("content-type")).toMatch(/json/);
+    await missingImage.arrayBuffer();
+    const unknown = await fetch(`${h.url}/no-such-page`);
+    expect(unknown.status).toBe(404);
+    await unknown.arrayBuffer();
+    const { body } = await postJson(h.graphqlUrl, "{ __typename }");
+    expect(body.data).toEqual({ __typename: "Query" });
+  });
+
+  it("says how to build the page when it has not been built, instead of failing", async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), "web-not-built-"));
+    const app = Fastify();
+    try {
+      registerWebApp(app, { root: path.join(empty, "dist") });
+      const response = await app.inject({ method: "GET", url: "/" });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers["content-type"]).toMatch(/^text\/plain/);
+      expect(response.body).toContain("npm run build");
+    } finally {
+      await app.close();
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The tests below are the steps of one browser session, in order: each starts where the last ended. */
+describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the simulator", () => {
+  let h: Harness;
+  let browser: Browser;
+  let files: string;
+  let context: BrowserContext;
+  let page: Page;
+  let network: NetworkLog;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    // SiliconFlow's model list (here the simulator's) decides availability.
+    h = await startHarness({ simulator: { models: builtinModels.filter((model) => model.id !== UNAVAILABLE_MODEL) } });
+    // Wait for the gateway's first probe of that list, so the page sees settled availability.
+    await postJson(h.graphqlUrl, "{ health { status } }");
+    browser = await launchChromium();
+    files = await mkdtemp(path.join(tmpdir(), "web-page-files-"));
+    await writeFile(path.join(files, "red.png"), await solidPng(320, 240, "#d03030"));
+    await writeFile(path.join(files, "notes.txt"), "these are notes, not a picture\n");
+    // Named and typed as a PNG, so only the gateway's decoder can tell it is not one.
+    await writeFile(path.join(files, "fake.png"), "this is text pretending to be a PNG\n");
+
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "light" });
+    network = await recordNetwork(context);
+    page = await context.newPage();
+    // Fail at the step that hangs, well inside the test's own timeout.
+    page.setDefaultTimeout(10_000);
+    // Playwright turns Chromium's file-chooser interception on when the first listener is added, without
+    // waiting: added next to the click, it loses the race now and then and the chooser opens unseen.
+    page.on("filechooser", () => undefined);
+    page.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") pageErrors.push(`console: ${message.text()}`);
+    });
+    await page.goto(`${h.url}/`);
+    await page.locator("#model:not([disabled]) option").first().waitFor({ state: "attached" });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await h?.close();
+    if (files) await rm(files, { recursive: true, force: true });
+  });
+
+  const graphqlCalls = (): number => network.urls.filter((url) => new URL(url).pathname === "/graphql").length;
+
+  it("lists every model, unavailable ones disabled", async () => {
+    const { body } = await postJson<{ models: Array<{ id: string; available: boolean }> }>(h.graphqlUrl, "{ models { id available } }");
+    const options = await page.locator("#model option").evaluateAll((all) =>
+      all.map((option) => ({ id: (option as HTMLOptionElement).value, available: !(option as HTMLOptionElement).disabled })),
+    );
+    expect(options).toEqual(body.data!.models.map(({ id, available }) => ({ id, available })));
+    expect(options.filter((option) => !option.available).map((option) => option.id)).toEqual([UNAVAILABLE_MODEL]);
+    expect(await page.locator(`#model option[value="${UNAVAILABLE_MODEL}"]`).textContent()).toContain("not available");
+  });
+
+  it("picks an edit model, uploads a picture from the keyboard, generates, and lists the call", async () => {
+    await page.getByRole("combobox", { name: "Model", exact: true }).selectOption(EDIT_MODEL);
+    // The form follows the model: no sizes or batch for this one, CFG rather than guidance scale.
+    expect(await page.locator("#size-field").isVisible()).toBe(false);
+    expect(await page.locator("#batch-field").isVisible()).toBe(false);
+    expect(await page.getByLabel("Negative prompt").isVisible()).toBe(true);
+    const cfg = page.getByLabel("CFG", { exact: true });
+    expect(await cfg.isVisible()).toBe(true);
+    expect(Number(await cfg.getAttribute("max"))).toBeGreaterThan(Number(await cfg.getAttribute("min")));
+
+    const dropzone = page.getByRole("button", { name: /Choose images/ });
+    await dropzone.focus();
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+    await chooser.setFiles(path.join(files, "red.png"));
+    await page.getByRole("img", { name: "Preview of red.png" }).waitFor();
+
+    await page.getByRole("textbox", { name: "Prompt", exact: true }).fill("make the sky purple");
+    await page.getByRole("button", { name: "Generate" }).click();
+
+    await page.waitForFunction(
+      () => {
+        const images = Array.from(document.querySelectorAll<HTMLImageElement>("#results img"));
+        return images.length > 0 && images.every((image) => image.complete && image.naturalWidth > 0);
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    const results = await page.locator("#results img").evaluateAll((all) =>
+      all.map((image) => ({ src: (image as HTMLImageElement).src, width: (image as HTMLImageElement).naturalWidth })),
+    );
+    expect(results.length).toBe(1);
+    for (const result of results) {
+      expect(result.src.startsWith(`${h.url}/images/`)).toBe(true);
+      expect(result.width).toBeGreaterThan(0);
+    }
+    const download = page.getByRole("link", { name: /Download/ }).first();
+    expect(await download.getAttribute("href")).toBe(results[0]!.src);
+    expect(await download.getAttribute("download")).toMatch(/^Qwen-Image-Edit-2509-\d+-1\.png$/);
+    expect(await page.locator("#results-summary").textContent()).toMatch(/Seed \d+/);
+    expect(await page.locator("#generate-form").getAttribute("aria-busy")).toBe("false");
+
+    const sent = h.simulator.received.at(-1)!.body;
+    expect(sent).toMatchObject({ model: EDIT_MODEL, prompt: "make the sky purple" });
+    expect(String(sent.image)).toMatch(/^data:image\/png;base64,/);
+
+    const latest = page.locator("#history li").first();
+    await latest.getByText("Done").waitFor();
+    expect(await latest.textContent()).toContain("Qwen-Image-Edit-2509");
+    expect(await latest.textContent()).toContain("make the sky purple");
+    await page.waitForFunction(() => {
+      const thumb = document.querySelector<HTMLImageElement>("#history li img");
+      return thumb !== null && thumb.complete && thumb.naturalWidth > 0;
+    });
+    const stored = await page.evaluate(() => localStorage.getItem("siliconflow-gateway.calls.v1"));
+    expect(JSON.parse(stored ?? "[]")).toMatchObject([{ model: EDIT_MODEL, status: "success", thumbnails: [results[0]!.src] }]);
+
+    if (process.env.UPDATE_SCREENSHOT === "1") {
+      await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    }
+  });
+
+  it("refuses a text file in the browser, before anything is sent", async () => {
+    await page.getByRole("button", { name: "Remove red.png" }).click();
+    const before = graphqlCalls();
+    await page.locator("#images").setInputFiles(path.join(files, "notes.txt"));
+    await page.locator("#images-problems").getByText("notes.txt is not an image the gateway accepts").waitFor();
+    await page.getByRole("button", { name: "Generate" }).click();
+    await page.getByRole("alert").getByText("needs at least 1 input image").waitFor();
+    expect(graphqlCalls()).toBe(before);
+  });
+
+  it("explains the server's refusal of a file that only looks like a PNG, naming the file field", async () => {
+    const received = h.simulator.received.length;
+    await page.locator("#images").setInputFiles(path.join(files, "fake.png"));
+    await page.getByText("1. fake.png").waitFor();
+    await page.getByRole("button", { name: "Generate" }).click();
+
+    const alert = page.getByRole("alert");
+    await alert.getByText("BAD_USER_INPUT").waitFor({ timeout: 20_000 });
+    const text = (await alert.textContent()) ?? "";
+    expect(text).toContain("The gateway did not accept Input image 1 (fake.png).");
+    expect(text).toContain("input.images[0] is not an image");
+    expect(text).toContain("field input.images[0]");
+    expect(await page.getByRole("button", { name: /Choose images/ }).getAttribute("aria-invalid")).toBe("true");
+    // Refused by the gateway's decoder: nothing went to SiliconFlow.
+    expect(h.simulator.received.length).toBe(received);
+
+    const latest = page.locator("#history li").first();
+    expect(await latest.textContent()).toContain("Failed · BAD_USER_INPUT");
+    await page.getByRole("button", { name: "Remove fake.png" }).click();
+  });
+
+  it("shows a busy state while a slow call runs, and cancels it", async () => {
+    h.simulator.addFault({ fault: { kind: "latency", ms: 3_000 }, times: 1 });
+    const model = page.getByRole("combobox", { name: "Model", exact: true });
+    await model.selectOption(PLAIN_MODEL);
+    // No input images and no guidance for this one.
+    expect(await page.locator("#images-field").isVisible()).toBe(false);
+    expect(await page.locator("#guidance-field").isVisible()).toBe(false);
+    await model.selectOption(TEXT_MODEL);
+    // An optional input image, sizes, a batch and a guidance scale for this one.
+    expect(await page.locator("#images-hint").textContent()).toMatch(/^Up to 1 image/);
+    expect(await page.getByLabel("Image size").isVisible()).toBe(true);
+    expect(await page.getByLabel("Number of images").getAttribute("max")).toMatch(/^[2-9]$/);
+    expect(await page.getByLabel("Guidance scale").isVisible()).toBe(true);
+
+    await page.getByRole("textbox", { name: "Prompt", exact: true }).fill("a lighthouse at dusk");
+    await page.getByRole("button", { name: "Generate" }).click();
+    await page.locator('#generate-form[aria-busy="true"]').waitFor();
+    expect(await page.locator("#submit").isDisabled()).toBe(true);
+    expect(await page.getByRole("status").textContent()).toContain("This can take a minute");
+
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("alert").getByText("Cancelled.").waitFor();
+    expect(await page.locator("#generate-form").getAttribute("aria-busy")).toBe("false");
+    expect(await page.locator("#submit").isDisabled()).toBe(false);
+    expect(await page.locator("#history li").first().textContent()).toContain("Cancelled");
+  });
+
+  it("made no request beyond this machine, and raised no page errors", () => {
+    expect(network.external()).toEqual([]);
+    expect(network.urls.length).toBeGreaterThan(0);
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,520 @@
+import "./styles.css";
+import { createClient, fetchModels, generateImages, type GenerateImagesInput, type GenerateImagesPayload, type ImageModel } from "./api.js";
+import { byId, el } from "./dom.js";
+import { describeError, ERROR_SENTENCES, type ShownError } from "./errors.js";
+import { ACCEPT_ATTRIBUTE, fileProblem, formatBytes, FORMAT_NAMES, MAX_UPLOAD_BYTES } from "./files.js";
+import { browserStorage, CallHistory, excerpt, type HistoryEntry } from "./history.js";
+
+const MAX_SEED = 9_999_999_999;
+
+const ui = {
+  form: byId("generate-form", HTMLFormElement),
+  model: byId("model", HTMLSelectElement),
+  modelHelp: byId("model-help", HTMLElement),
+  imagesField: byId("images-field", HTMLFieldSetElement),
+  imagesRequired: byId("images-required", HTMLElement),
+  fileInput: byId("images", HTMLInputElement),
+  dropzone: byId("dropzone", HTMLButtonElement),
+  imagesHint: byId("images-hint", HTMLElement),
+  imagesProblems: byId("images-problems", HTMLElement),
+  previews: byId("previews", HTMLOListElement),
+  prompt: byId("prompt", HTMLTextAreaElement),
+  negativeField: byId("negative-field", HTMLElement),
+  negative: byId("negative-prompt", HTMLTextAreaElement),
+  sizeField: byId("size-field", HTMLElement),
+  size: byId("image-size", HTMLSelectElement),
+  batchField: byId("batch-field", HTMLElement),
+  batch: byId("batch-size", HTMLInputElement),
+  batchHint: byId("batch-hint", HTMLElement),
+  guidanceField: byId("guidance-field", HTMLElement),
+  guidanceLabel: byId("guidance-label", HTMLLabelElement),
+  guidance: byId("guidance", HTMLInputElement),
+  guidanceHint: byId("guidance-hint", HTMLElement),
+  stepsField: byId("steps-field", HTMLElement),
+  steps: byId("steps", HTMLInputElement),
+  stepsHint: byId("steps-hint", HTMLElement),
+  seedField: byId("seed-field", HTMLElement),
+  seed: byId("seed", HTMLInputElement),
+  submit: byId("submit", HTMLButtonElement),
+  cancel: byId("cancel", HTMLButtonElement),
+  status: byId("status", HTMLElement),
+  statusText: byId("status-text", HTMLElement),
+  elapsed: byId("elapsed", HTMLElement),
+  error: byId("error", HTMLElement),
+  resultsSummary: byId("results-summary", HTMLElement),
+  results: byId("results", HTMLUListElement),
+  history: byId("history", HTMLOListElement),
+  clearHistory: byId("clear-history", HTMLButtonElement),
+};
+
+interface PickedImage {
+  file: File;
+  /** Object URL of the preview; revoked when the image leaves the list. */
+  url: string;
+}
+
+const client = createClient();
+const history = new CallHistory(browserStorage());
+let models: ImageModel[] = [];
+let current: ImageModel | undefined;
+const picked: PickedImage[] = [];
+let running: { controller: AbortController; timer: number } | undefined;
+
+
+function rangeText(range: { min: number; max: number; default: number | null }): string {
+  const span = `${range.min} to ${range.max}`;
+  return range.default === null ? `${span}.` : `${span}; default ${range.default}.`;
+}
+
+function imageCountText(model: ImageModel): string {
+  const { minInputImages: min, maxInputImages: max } = model;
+  const plural = max === 1 ? "" : "s";
+  if (max === 0) return "no input images";
+  if (min === 0) return `up to ${max} optional input image${plural}`;
+  return `${min === max ? max : `${min} to ${max}`} input image${plural}`;
+}
+
+function setNumberInput(input: HTMLInputElement, range: { min: number; max: number; default: number | null }): void {
+  input.min = String(range.min);
+  input.max = String(range.max);
+  input.value = range.default === null ? "" : String(range.default);
+  input.placeholder = range.default === null ? "" : String(range.default);
+}
+
+function applyModel(model: ImageModel | undefined): void {
+  current = model;
+  if (!model) {
+    ui.modelHelp.textContent = "";
+    return;
+  }
+  const guidanceName = model.guidance === "CFG" ? "CFG" : "guidance scale";
+  ui.modelHelp.textContent = [
+    model.kind === "IMAGE_EDIT" ? "Image editing" : "Text to image",
+    imageCountText(model),
+    model.maxBatchSize > 1 ? `up to ${model.maxBatchSize} images per call` : "one image per call",
+    model.guidance === "NONE" ? "no guidance setting" : guidanceName,
+  ].join(" · ");
+
+  ui.imagesField.hidden = model.maxInputImages === 0;
+  ui.imagesRequired.hidden = model.minInputImages === 0;
+  ui.imagesHint.textContent =
+    `${model.minInputImages === 0 ? "Up to" : model.minInputImages === model.maxInputImages ? "Exactly" : `${model.minInputImages} to`} ` +
+    `${model.maxInputImages} image${model.maxInputImages === 1 ? "" : "s"}${model.maxInputImages > 1 ? ", sent in this order" : ""}; ` +
+    `${FORMAT_NAMES}; up to ${formatBytes(MAX_UPLOAD_BYTES)} each.`;
+
+  ui.negativeField.hidden = !model.negativePrompt;
+
+  ui.sizeField.hidden = model.imageSizes.length === 0;
+  ui.size.replaceChildren(
+    ...model.imageSizes.map((size) => el("option", { value: size, selected: size === model.defaultImageSize }, size.replace("x", " × "))),
+  );
+
+  ui.batchField.hidden = model.maxBatchSize <= 1;
+  ui.batch.max = String(model.maxBatchSize);
+  ui.batch.value = "1";
+  ui.batchHint.textContent = `1 to ${model.maxBatchSize}.`;
+
+  ui.guidanceField.hidden = model.guidance === "NONE" || model.guidanceRange === null;
+  ui.guidanceLabel.textContent = model.guidance === "CFG" ? "CFG" : "Guidance scale";
+  if (model.guidanceRange) {
+    setNumberInput(ui.guidance, model.guidanceRange);
+    ui.guidanceHint.textContent = rangeText(model.guidanceRange);
+  }
+
+  setNumberInput(ui.steps, model.steps);
+  ui.stepsHint.textContent = rangeText(model.steps);
+
+  ui.seedField.hidden = !model.acceptsSeed;
+  renderPreviews();
+}
+
+function renderModels(list: readonly ImageModel[]): void {
+  const options = list.map((model) =>
+    el(
+      "option",
+      { value: model.id, disabled: !model.available },
+      model.available ? model.displayName : `${model.displayName} (not available with the gateway's key)`,
+    ),
+  );
+  ui.model.replaceChildren(...options);
+  const first = list.find((model) => model.available);
+  ui.model.value = first?.id ?? "";
+  ui.model.disabled = list.length === 0;
+  applyModel(first);
+}
+
+async function loadModels(): Promise<void> {
+  setStatus("Loading models…", true);
+  try {
+    models = await fetchModels(client);
+    renderModels(models);
+    setStatus(models.some((model) => model.available) ? "" : "No model is available with the gateway's key.", false);
+  } catch (error) {
+    setStatus("", false);
+    ui.model.replaceChildren(el("option", { value: "" }, "Models could not be loaded"));
+    const shown = describeError(error);
+    showError({ ...shown, headline: `The list of models could not be loaded. ${shown.headline}` });
+  }
+}
+
+
+function renderProblems(problems: readonly string[]): void {
+  ui.imagesProblems.replaceChildren(...problems.map((problem) => el("p", { class: "field-problem" }, problem)));
+}
+
+function renderPreviews(): void {
+  const max = current?.maxInputImages ?? 0;
+  ui.previews.replaceChildren(
+    ...picked.map((image, index) => {
+      const remove = el("button", { type: "button", class: "button button--small", "aria-label": `Remove ${image.file.name}` }, "Remove");
+      remove.addEventListener("click", () => removeImage(index));
+      const dimensions = el("span", { class: "preview__dims" });
+      const thumbnail = el("img", { src: image.url, alt: `Preview of ${image.file.name}`, class: "preview__img" });
+      thumbnail.addEventListener("load", () => {
+        dimensions.textContent = ` · ${thumbnail.naturalWidth} × ${thumbnail.naturalHeight}`;
+      });
+      thumbnail.addEventListener("error", () => {
+        // HEIC and some TIFFs have no preview in most browsers; the gateway reads them all the same.
+        thumbnail.replaceWith(el("span", { class: "preview__img preview__img--none" }, "No preview"));
+      });
+      return el(
+        "li",
+        { class: index < max ? "preview" : "preview preview--over" },
+        thumbnail,
+        el(
+          "span",
+          { class: "preview__meta" },
+          el("span", { class: "preview__name" }, `${index + 1}. ${image.file.name}`),
+          el("span", { class: "preview__size" }, formatBytes(image.file.size), dimensions),
+          index < max ? null : el("span", { class: "preview__warn" }, "Over this model's limit"),
+        ),
+        remove,
+      );
+    }),
+  );
+  ui.dropzone.disabled = running !== undefined;
+}
+
+function addFiles(files: Iterable<File>): void {
+  const max = current?.maxInputImages ?? 0;
+  const problems: string[] = [];
+  for (const file of files) {
+    const problem = fileProblem(file);
+    if (problem) {
+      problems.push(problem);
+    } else if (picked.length >= max) {
+      problems.push(`${file.name} was left out: ${current?.displayName ?? "this model"} takes at most ${max} image${max === 1 ? "" : "s"}.`);
+    } else {
+      picked.push({ file, url: URL.createObjectURL(file) });
+    }
+  }
+  renderProblems(problems);
+  renderPreviews();
+}
+
+function removeImage(index: number): void {
+  const [gone] = picked.splice(index, 1);
+  if (gone) URL.revokeObjectURL(gone.url);
+  renderProblems([]);
+  renderPreviews();
+  // Keep the keyboard where it was: on the next Remove button, or back on the drop zone.
+  const buttons = ui.previews.querySelectorAll("button");
+  (buttons[Math.min(index, buttons.length - 1)] ?? ui.dropzone).focus();
+}
+
+
+interface FormProblem {
+  message: string;
+  element: HTMLElement;
+}
+
+function numberFrom(input: HTMLInputElement, name: string, range: { min: number; max: number }, integer: boolean): number | undefined | FormProblem {
+  const text = input.value.trim();
+  if (text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    return { message: `${name} must be ${integer ? "a whole number" : "a number"}.`, element: input };
+  }
+  if (value < range.min || value > range.max) return { message: `${name} must be between ${range.min} and ${range.max}.`, element: input };
+  return value;
+}
+
+function isProblem(value: unknown): value is FormProblem {
+  return typeof value === "object" && value !== null && "message" in value;
+}
+
+/** The mutation's input from the form, or the first thing to fix. */
+function readForm(model: ImageModel): GenerateImagesInput | FormProblem {
+  const prompt = ui.prompt.value.trim();
+  if (prompt === "") return { message: "Write a prompt.", element: ui.prompt };
+  const input: GenerateImagesInput = { model: model.id, prompt };
+
+  if (model.maxInputImages > 0) {
+    if (picked.length < model.minInputImages) {
+      return { message: `${model.displayName} needs at least ${model.minInputImages} input image${model.minInputImages === 1 ? "" : "s"}.`, element: ui.dropzone };
+    }
+    if (picked.length > model.maxInputImages) {
+      return { message: `${model.displayName} takes at most ${model.maxInputImages} input images: remove ${picked.length - model.maxInputImages}.`, element: ui.dropzone };
+    }
+    if (picked.length > 0) input.images = picked.map((image) => image.file);
+  }
+  if (model.negativePrompt && ui.negative.value.trim() !== "") input.negativePrompt = ui.negative.value.trim();
+  if (model.imageSizes.length > 0 && ui.size.value) input.imageSize = ui.size.value;
+
+  if (model.maxBatchSize > 1) {
+    const batch = numberFrom(ui.batch, "Number of images", { min: 1, max: model.maxBatchSize }, true);
+    if (isProblem(batch)) return batch;
+    if (batch !== undefined) input.batchSize = batch;
+  }
+  if (model.guidance !== "NONE" && model.guidanceRange) {
+    const name = model.guidance === "CFG" ? "CFG" : "Guidance scale";
+    const guidance = numberFrom(ui.guidance, name, model.guidanceRange, false);
+    if (isProblem(guidance)) return guidance;
+    if (guidance !== undefined) input[model.guidance === "CFG" ? "cfg" : "guidanceScale"] = guidance;
+  }
+  const steps = numberFrom(ui.steps, "Steps", model.steps, true);
+  if (isProblem(steps)) return steps;
+  if (steps !== undefined) input.numInferenceSteps = steps;
+
+  if (model.acceptsSeed && ui.seed.value.trim() !== "") {
+    const seed = numberFrom(ui.seed, "Seed", { min: 0, max: MAX_SEED }, true);
+    if (isProblem(seed)) return seed;
+    if (seed !== undefined) input.seed = seed;
+  }
+  return input;
+}
+
+function setStatus(text: string, busy: boolean): void {
+  ui.statusText.textContent = text;
+  ui.status.classList.toggle("is-busy", busy);
+}
+
+function setBusy(busy: boolean): void {
+  ui.form.setAttribute("aria-busy", String(busy));
+  ui.submit.disabled = busy;
+  ui.model.disabled = busy || models.length === 0;
+  ui.dropzone.disabled = busy;
+  ui.cancel.hidden = !busy;
+  ui.submit.textContent = busy ? "Generating…" : "Generate";
+}
+
+function clearError(): void {
+  ui.error.hidden = true;
+  ui.error.replaceChildren();
+  for (const element of ui.form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
+}
+
+function showError(shown: ShownError, focus = false): void {
+  const details: Node[] = [el("p", { class: "error__headline" }, shown.headline)];
+  if (shown.serverMessage && shown.serverMessage !== shown.headline) {
+    details.push(el("p", { class: "error__message" }, "The gateway said: ", el("q", {}, shown.serverMessage)));
+  }
+  const facts = [`Code ${shown.code}`, shown.field ? `field ${shown.field}` : null].filter(Boolean).join(" · ");
+  details.push(el("p", { class: "error__code" }, facts));
+  ui.error.replaceChildren(...details);
+  ui.error.hidden = false;
+  if (focus) ui.error.focus();
+  else ui.error.scrollIntoView({ block: "nearest" });
+}
+
+function fieldElement(field: string | undefined): HTMLElement | undefined {
+  if (!field) return undefined;
+  if (field.startsWith("input.images")) return ui.dropzone;
+  const key = field.replace(/^input\./, "");
+  const byName: Record<string, HTMLElement> = {
+    prompt: ui.prompt,
+    negativePrompt: ui.negative,
+    imageSize: ui.size,
+    batchSize: ui.batch,
+    seed: ui.seed,
+    numInferenceSteps: ui.steps,
+    guidanceScale: ui.guidance,
+    cfg: ui.guidance,
+    model: ui.model,
+  };
+  return byName[key];
+}
+
+function renderResults(payload: GenerateImagesPayload, prompt: string): void {
+  const timings = [
+    payload.seed === null ? null : `Seed ${payload.seed}`,
+    payload.timings.inferenceSeconds === null ? null : `inference ${payload.timings.inferenceSeconds.toFixed(2)} s`,
+    `total ${(payload.timings.totalMs / 1000).toFixed(2)} s`,
+    payload.provider === "SIMULATOR" ? "made by the built-in simulator, not SiliconFlow" : null,
+  ].filter(Boolean);
+  ui.resultsSummary.textContent = `${payload.images.length} image${payload.images.length === 1 ? "" : "s"} from ${payload.model}: ${timings.join(" · ")}.`;
+  const stem = payload.model.split("/").pop() ?? "image";
+  ui.results.replaceChildren(
+    ...payload.images.map((image) => {
+      const extension = image.mimeType.split("/")[1] ?? "png";
+      return el(
+        "li",
+        { class: "result" },
+        el(
+          "a",
+          { href: image.url, class: "result__link", target: "_blank", rel: "noopener" },
+          el("img", {
+            src: image.url,
+            alt: `Result ${image.index + 1} of ${payload.images.length} for “${excerpt(prompt, 60)}”`,
+            width: image.width,
+            height: image.height,
+            class: "result__img",
+          }),
+        ),
+        el(
+          "div",
+          { class: "result__meta" },
+          el("span", {}, `${image.width} × ${image.height}`),
+          el("span", {}, `${extension.toUpperCase()} · ${formatBytes(image.bytes)}`),
+          payload.seed === null ? null : el("span", {}, `Seed ${payload.seed}`),
+        ),
+        el(
+          "a",
+          { href: image.url, download: `${stem}-${payload.seed ?? "random"}-${image.index + 1}.${extension}`, class: "button button--small" },
+          "Download",
+          el("span", { class: "visually-hidden" }, ` image ${image.index + 1}`),
+        ),
+      );
+    }),
+  );
+}
+
+function renderHistory(): void {
+  const entries = history.list();
+  if (entries.length === 0) {
+    ui.history.replaceChildren(el("li", { class: "history__empty" }, "No calls yet."));
+    ui.clearHistory.disabled = true;
+    return;
+  }
+  ui.clearHistory.disabled = false;
+  const statusWords: Record<HistoryEntry["status"], string> = { success: "Done", failed: "Failed", cancelled: "Cancelled" };
+  ui.history.replaceChildren(
+    ...entries.map((entry) => {
+      const at = new Date(entry.at);
+      const thumbnails = entry.thumbnails.slice(0, 4).map((url, i) => {
+        const img = el("img", { src: url, alt: `Output ${i + 1}`, width: 48, height: 48, loading: "lazy", class: "history__thumb" });
+        // The gateway may have cleaned an old image away: drop the broken picture rather than show it.
+        img.addEventListener("error", () => img.remove());
+        return el("a", { href: url, target: "_blank", rel: "noopener" }, img);
+      });
+      return el(
+        "li",
+        { class: `history__entry history__entry--${entry.status}` },
+        el(
+          "div",
+          { class: "history__line" },
+          el("time", { datetime: entry.at }, at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })),
+          el("span", { class: "history__model" }, entry.model.split("/").pop() ?? entry.model),
+          el("span", { class: `badge badge--${entry.status}` }, statusWords[entry.status], entry.code ? ` · ${entry.code}` : ""),
+        ),
+        el("q", { class: "history__prompt" }, entry.prompt),
+        thumbnails.length > 0 ? el("div", { class: "history__thumbs" }, ...thumbnails) : null,
+      );
+    }),
+  );
+}
+
+async function onSubmit(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  if (running) return;
+  clearError();
+  const model = current;
+  if (!model) {
+    showError({ code: "FORM", headline: "Choose a model first." }, true);
+    return;
+  }
+  const input = readForm(model);
+  if (isProblem(input)) {
+    showError({ code: "FORM", headline: input.message });
+    input.element.setAttribute("aria-invalid", "true");
+    input.element.focus();
+    return;
+  }
+
+  const controller = new AbortController();
+  const started = performance.now();
+  const fileNames = picked.map((image) => image.file.name);
+  const tick = (): void => {
+    ui.elapsed.textContent = `${Math.floor((performance.now() - started) / 1000)} s`;
+  };
+  tick();
+  running = { controller, timer: window.setInterval(tick, 1000) };
+  setBusy(true);
+  setStatus(`Generating with ${model.displayName}. This can take a minute.`, true);
+  // Not crypto.randomUUID(): it exists only in secure contexts, and the gateway is often reached over plain http.
+  const entry: HistoryEntry = {
+    id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
+    at: new Date().toISOString(),
+    model: model.id,
+    prompt: input.prompt,
+    status: "success",
+    thumbnails: [],
+  };
+
+  try {
+    const payload = await generateImages(client, input, controller.signal);
+    renderResults(payload, input.prompt);
+    Object.assign(entry, { thumbnails: payload.images.map((image) => image.url), seed: payload.seed, totalMs: payload.timings.totalMs });
+    setStatus(`Done: ${payload.images.length} image${payload.images.length === 1 ? "" : "s"} in ${(payload.timings.totalMs / 1000).toFixed(1)} s.`, false);
+  } catch (error) {
+    const shown = controller.signal.aborted ? { code: "CANCELLED", headline: ERROR_SENTENCES.CANCELLED } : describeError(error, fileNames);
+    entry.status = shown.code === "CANCELLED" ? "cancelled" : "failed";
+    if (entry.status === "failed") entry.code = shown.code;
+    setStatus(entry.status === "cancelled" ? "Cancelled." : "The call failed.", false);
+    showError(shown);
+    const target = fieldElement(shown.field);
+    target?.setAttribute("aria-invalid", "true");
+  } finally {
+    window.clearInterval(running.timer);
+    running = undefined;
+    ui.elapsed.textContent = "";
+    setBusy(false);
+    history.add(entry);
+    renderHistory();
+  }
+}
+
+
+ui.fileInput.accept = ACCEPT_ATTRIBUTE;
+ui.model.addEventListener("change", () => {
+  clearError();
+  applyModel(models.find((model) => model.id === ui.model.value));
+});
+ui.dropzone.addEventListener("click", () => ui.fileInput.click());
+ui.fileInput.addEventListener("change", () => {
+  addFiles(Array.from(ui.fileInput.files ?? []));
+  // Let the same file be picked again after it was removed.
+  ui.fileInput.value = "";
+});
+ui.dropzone.addEventListener("dragenter", (event) => {
+  event.preventDefault();
+  ui.dropzone.classList.add("is-over");
+});
+ui.dropzone.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  if (event.dataTransfer) event.dataTransfer.dropEffect = running ? "none" : "copy";
+});
+ui.dropzone.addEventListener("dragleave", () => ui.dropzone.classList.remove("is-over"));
+ui.dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  ui.dropzone.classList.remove("is-over");
+  if (!running) addFiles(Array.from(event.dataTransfer?.files ?? []));
+});
+// A file dropped beside the zone would otherwise make the browser leave the page and lose the form.
+for (const type of ["dragover", "drop"] as const) {
+  window.addEventListener(type, (event) => {
+    if (!ui.dropzone.contains(event.target as Node | null)) event.preventDefault();
+  });
+}
+ui.form.addEventListener("submit", (event) => void onSubmit(event));
+ui.cancel.addEventListener("click", () => running?.controller.abort());
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && running) running.controller.abort();
+});
+ui.clearHistory.addEventListener("click", () => {
+  history.clear();
+  renderHistory();
+});
+
+renderHistory();
+void loadModels();
