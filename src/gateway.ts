@@ -9,6 +9,7 @@ import { HealthService } from "./services/health.service.js";
 import type { ImageModelInfo } from "./services/model-registry.js";
 import type { SimulatedModel } from "./simulator/simulator.js";
 import { openCallLog, type CallLogWriter } from "./logging/call-log-writer.js";
+import { secureLogDir } from "./logging/log-dir.js";
 import type { Provider } from "./services/call-trace.js";
 import { ModelRegistry } from "./services/model-registry.js";
 import { SiliconFlowClient } from "./services/siliconflow/client.js";
@@ -51,6 +52,8 @@ function simulatedModel(model: ImageModelInfo): SimulatedModel {
  * loopback and says so. main.ts and the integration tests both start the gateway through here.
  */
 export async function startGateway(config: GatewayConfig, { logger, configFile, env = {} }: StartOptions): Promise<StartedGateway> {
+  const warning = secureLogDir(config.logDir);
+  if (warning) logger.warn(warning);
   const registry = new ModelRegistry({ configured: config.models });
   const callLog = openCallLog({
     dir: config.logDir,

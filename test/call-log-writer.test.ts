@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -454,5 +455,25 @@ describe("call-log writer: SIGKILL", () => {
     const text = fs.readFileSync(path.join(logs, FILE), "utf8");
     const inFile = new Set(parseLines(text).map((l) => l.call_id));
     for (const id of acknowledged) expect(inFile.has(id), id).toBe(true);
+  });
+});
+
+describe("secureLogDir", () => {
+  it("tightens a folder that holds only the call log, warns about a shared one", async () => {
+    const { secureLogDir } = await import("../src/logging/log-dir.js");
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), "logdir-"));
+    const ours = path.join(root, "ours");
+    await fsp.mkdir(ours, { mode: 0o755 });
+    await fsp.chmod(ours, 0o755);
+    await fsp.writeFile(path.join(ours, ".gitkeep"), "");
+    expect(secureLogDir(ours)).toBeUndefined();
+    expect((await fsp.stat(ours)).mode & 0o777).toBe(0o700);
+    const shared = path.join(root, "shared");
+    await fsp.mkdir(shared);
+    await fsp.chmod(shared, 0o755);
+    await fsp.writeFile(path.join(shared, "syslog"), "");
+    expect(secureLogDir(shared)).toMatch(/readable by others/);
+    expect((await fsp.stat(shared)).mode & 0o777).toBe(0o755);
+    await fsp.rm(root, { recursive: true, force: true });
   });
 });
