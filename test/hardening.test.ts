@@ -478,3 +478,43 @@ describe("rate-limit counters shared through Redis", () => {
     }
   });
 });
+
+describe("a refused upload is still read to its end", () => {
+  it("a large upload refused by validation gets its error, not a reset connection", async () => {
+    const h = await startHarness();
+    try {
+      const big = await noisyPng(1600, 1200);
+      // Qwen-Image takes no input image: refused by validation before the file is read.
+      for (let i = 0; i < 3; i += 1) {
+        const { body } = await postMultipart(h.graphqlUrl, GENERATE, { input: { model: "Qwen/Qwen-Image", prompt: "x", images: imageSlots(1) } }, [
+          { path: "variables.input.images.0", data: big },
+        ]);
+        expect(body.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.images" });
+      }
+      const after = await postJson(h.graphqlUrl, `{ health { status } }`);
+      expect(after.body.errors).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("a refused upload is still read to its end, whoever refused it", () => {
+  it("refusals before execution (operation caps, invalid documents) do not hang on unread files", async () => {
+    const h = await startHarness({ config: { limits: { maxGenerationsPerRequest: 1 } } });
+    try {
+      const big = await noisyPng(1600, 1200);
+      const twoCalls = `mutation($input: GenerateImagesInput!) { a: generateImages(input: $input) { callId } b: generateImages(input: $input) { callId } }`;
+      const capped = await postMultipart(h.graphqlUrl, twoCalls, { input: { model: "Qwen/Qwen-Image-Edit", prompt: "x", images: imageSlots(1) } }, [
+        { path: "variables.input.images.0", data: big },
+      ]);
+      expect(capped.body.errors?.[0]?.message).toMatch(/at most 1 generateImages/);
+      const invalid = await postMultipart(h.graphqlUrl, `mutation($input: GenerateImagesInput!) { generateImages(input: $input) { nope } }`, {
+        input: { model: "Qwen/Qwen-Image-Edit", prompt: "x", images: imageSlots(1) },
+      }, [{ path: "variables.input.images.0", data: big }]);
+      expect(invalid.body.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    } finally {
+      await h.close();
+    }
+  }, 20_000);
+});

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { processRequest } from "graphql-upload-minimal";
+import { processRequest, Upload } from "graphql-upload-minimal";
 import { ErrorCode } from "../services/errors.js";
 import { replyWithGraphQLError } from "./graphql-error-reply.js";
 
@@ -26,12 +26,44 @@ function hasPreflightHeader(request: FastifyRequest): boolean {
   return Boolean(h["apollo-require-preflight"] || h["x-apollo-operation-name"]);
 }
 
+function collectUploads(value: unknown, found: Upload[]): Upload[] {
+  if (value instanceof Upload) found.push(value);
+  else if (Array.isArray(value)) for (const item of value) collectUploads(item, found);
+  else if (value && typeof value === "object") for (const item of Object.values(value)) collectUploads(item, found);
+  return found;
+}
+
+/**
+ * Reads and drops whatever files the operation did not read (it was refused, or never looked at them):
+ * an unread file stalls the multipart parser, and a client still sending would hang or see a reset
+ * instead of reading its answer.
+ */
+function discardUnread(uploads: readonly Upload[]): void {
+  for (const upload of uploads) {
+    upload.promise.then(
+      (file) => {
+        try {
+          file.createReadStream().resume();
+        } catch {
+          // Already read, or failed by the parser: nothing left to drain.
+        }
+      },
+      () => undefined,
+    );
+  }
+}
+
 /**
  * GraphQL multipart requests on the GraphQL route: the body is left to graphql-upload-minimal, which
  * hands Apollo the operations as soon as the map is read while files stream on to the resolvers.
  */
 export function registerMultipart(app: FastifyInstance, path: string, options: MultipartOptions): void {
   app.addContentTypeParser("multipart/form-data", (_request, _payload, done) => done(null));
+  const pending = new WeakMap<FastifyRequest, Upload[]>();
+  app.addHook("onSend", async (request) => {
+    const uploads = pending.get(request);
+    if (uploads) discardUnread(uploads);
+  });
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string) => {
     options.onRefused(request, code, message);
@@ -60,6 +92,7 @@ export function registerMultipart(app: FastifyInstance, path: string, options: M
         maxFiles: options.maxFiles,
         maxFieldSize: options.maxFieldBytes ?? 1_000_000,
       });
+      pending.set(request, collectUploads(request.body, []));
     } catch (error) {
       const status = (error as { status?: number }).status ?? 400;
       const message = error instanceof Error ? error.message : "invalid multipart request";

@@ -52,3 +52,4 @@ export async function readUpload(upload: Promise<IncomingFile>, field: string, m
   if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(field, maxBytes);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
+
