@@ -2,21 +2,21 @@ import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import fastifyApollo from "@as-integrations/fastify";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/config.schema.js";
-import { CallBook, type GatewayContext } from "./context.js";
+import type { GatewayContext } from "./context.js";
 import cors from "@fastify/cors";
 import { registerErrorHandlers } from "./http/error-handler.js";
 import { registerImageRoute } from "./http/images.route.js";
 import { registerMultipart } from "./http/multipart.js";
+import { RequestContexts } from "./http/request-context.js";
 import { registerPlayground } from "./http/playground.js";
 import { registerWebApp, WEB_DIST_DIR } from "./http/web-app.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
 import { CallRecorder } from "./logging/call-recorder.js";
 import { callLogPlugin } from "./plugins/call-log.plugin.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.plugin.js";
-import { AccessTokens } from "./services/access.js";
 import { ConcurrencyGate } from "./services/concurrency-gate.js";
 import { GatewayMetrics } from "./services/metrics.js";
 import { RateLimits } from "./services/rate-limits.js";
@@ -58,11 +58,6 @@ export interface GatewayApp {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
-
-function publicBaseUrl(config: GatewayConfig, request: FastifyRequest): string {
-  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, "");
-  return `${request.protocol}://${request.host}`;
-}
 
 export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<GatewayApp> {
   const now = deps.now ?? Date.now;
@@ -151,8 +146,6 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
       maxAge: 600,
     });
   }
-  const tokens = new AccessTokens(config.auth.tokens);
-  const acceptClientKeys = config.auth.allowClientApiKey && deps.provider === "SILICONFLOW";
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
@@ -173,39 +166,13 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   });
   await apollo.start();
 
-  const receivedAt = new WeakMap<FastifyRequest, { wall: number; mono: number }>();
-  fastify.addHook("onRequest", async (request) => {
-    receivedAt.set(request, { wall: now(), mono: monotonicMs() });
-  });
-  const callerOf = (request: FastifyRequest) => {
-    const token = tokens.match(request.headers.authorization);
-    const clientKey = request.headers["x-siliconflow-api-key"];
-    return {
-      authenticated: !tokens.required || token >= 0,
-      clientKey: token >= 0 ? `token:${token}` : `ip:${request.ip}`,
-      apiKey: acceptClientKeys && typeof clientKey === "string" && clientKey.trim() ? clientKey.trim() : undefined,
-    };
-  };
-  const arrivalOf = (request: FastifyRequest) => receivedAt.get(request) ?? { wall: now(), mono: monotonicMs() };
-
+  const contexts = new RequestContexts({ config, provider: deps.provider, apiKey: deps.apiKey, recorder, now, monotonicMs });
+  contexts.track(fastify);
   registerMultipart(fastify, GRAPHQL_PATH, {
     maxFileBytes: config.uploads.maxBytes,
     maxFiles: config.uploads.maxFiles,
     maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
-    // A multipart request refused before Apollo runs is a failed generation all the same: it gets its line.
-    onRefused: (request, code, message) => {
-      const calls = new CallBook(deps.provider, deps.apiKey, now);
-      const trace = calls.open();
-      trace.status = "failed";
-      trace.error = { code, message };
-      const operationName = request.headers["x-apollo-operation-name"];
-      recorder.record(calls.traces, {
-        receivedAtMono: arrivalOf(request).mono,
-        requestId: request.id,
-        operationName: typeof operationName === "string" ? operationName : null,
-        clientIp: request.ip,
-      });
-    },
+    onRefused: (request, code, message) => contexts.logRefusal(request, code, message),
   });
   registerImageRoute(fastify, store);
   registerWebApp(fastify, { root: WEB_DIST_DIR });
@@ -220,22 +187,9 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     return reply.code(ready ? 200 : 503).send({ ready, state: lifecycle });
   });
 
-
   await fastify.register(fastifyApollo(apollo), {
     path: GRAPHQL_PATH,
-    context: async (request): Promise<GatewayContext> => {
-      const arrival = arrivalOf(request);
-      return {
-        requestId: request.id,
-        receivedAt: arrival.wall,
-        receivedAtMono: arrival.mono,
-        publicBaseUrl: publicBaseUrl(config, request),
-        clientIp: request.ip,
-        calls: new CallBook(deps.provider, deps.apiKey, now),
-        caller: callerOf(request),
-        queriesNeedToken: config.auth.protectQueries && tokens.required,
-      };
-    },
+    context: async (request): Promise<GatewayContext> => contexts.contextFor(request),
   });
 
   const address = await fastify.listen({ host: config.host, port: config.port });

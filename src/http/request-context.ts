@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { GatewayConfig } from "../config/config.schema.js";
+import { CallBook, type GatewayContext } from "../context.js";
+import type { CallRecorder } from "../logging/call-recorder.js";
+import { AccessTokens } from "../services/access.js";
+import type { Provider } from "../services/call-trace.js";
+import type { Caller } from "../services/generation.service.js";
+
+export interface RequestContextOptions {
+  config: GatewayConfig;
+  provider: Provider;
+  /** The gateway's own key, masked in each call's log line unless a caller brings theirs. */
+  apiKey: string | undefined;
+  recorder: CallRecorder;
+  now: () => number;
+  monotonicMs: () => number;
+}
+
+/** What the HTTP layer knows about a request (arrival, caller, where URLs point), handed to GraphQL. */
+export class RequestContexts {
+  private readonly arrivals = new WeakMap<FastifyRequest, { wall: number; mono: number }>();
+  private readonly tokens: AccessTokens;
+  private readonly acceptClientKeys: boolean;
+
+  constructor(private readonly options: RequestContextOptions) {
+    this.tokens = new AccessTokens(options.config.auth.tokens);
+    // With the simulator there is no SiliconFlow to send a caller's key to.
+    this.acceptClientKeys = options.config.auth.allowClientApiKey && options.provider === "SILICONFLOW";
+  }
+
+  /** Stamps each request's arrival: the call log's total time runs from here. */
+  track(fastify: FastifyInstance): void {
+    fastify.addHook("onRequest", async (request) => {
+      this.arrivals.set(request, { wall: this.options.now(), mono: this.options.monotonicMs() });
+    });
+  }
+
+  private arrivalOf(request: FastifyRequest): { wall: number; mono: number } {
+    return this.arrivals.get(request) ?? { wall: this.options.now(), mono: this.options.monotonicMs() };
+  }
+
+  private callerOf(request: FastifyRequest): Caller {
+    const token = this.tokens.match(request.headers.authorization);
+    const ownKey = request.headers["x-siliconflow-api-key"];
+    return {
+      authenticated: !this.tokens.required || token >= 0,
+      clientKey: token >= 0 ? `token:${token}` : `ip:${request.ip}`,
+      apiKey: this.acceptClientKeys && typeof ownKey === "string" && ownKey.trim() ? ownKey.trim() : undefined,
+    };
+  }
+
+  private publicBaseUrl(request: FastifyRequest): string {
+    const configured = this.options.config.publicUrl;
+    return configured ? configured.replace(/\/+$/, "") : `${request.protocol}://${request.host}`;
+  }
+
+  contextFor(request: FastifyRequest): GatewayContext {
+    const arrival = this.arrivalOf(request);
+    const { config, provider, apiKey, now } = this.options;
+    return {
+      requestId: request.id,
+      receivedAt: arrival.wall,
+      receivedAtMono: arrival.mono,
+      publicBaseUrl: this.publicBaseUrl(request),
+      clientIp: request.ip,
+      calls: new CallBook(provider, apiKey, now),
+      caller: this.callerOf(request),
+      queriesNeedToken: config.auth.protectQueries && this.tokens.required,
+    };
+  }
+
+  /** A multipart request refused before Apollo runs is a failed generation all the same: it gets its line. */
+  logRefusal(request: FastifyRequest, code: string, message: string): void {
+    const calls = new CallBook(this.options.provider, this.options.apiKey, this.options.now);
+    const trace = calls.open();
+    trace.status = "failed";
+    trace.error = { code, message };
+    const operationName = request.headers["x-apollo-operation-name"];
+    this.options.recorder.record(calls.traces, {
+      receivedAtMono: this.arrivalOf(request).mono,
+      requestId: request.id,
+      operationName: typeof operationName === "string" ? operationName : null,
+      clientIp: request.ip,
+    });
+  }
+}
