@@ -14,12 +14,12 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n  }\n}": typeof types.GenerateImagesDocument,
+    "mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n    cacheHit\n  }\n}": typeof types.GenerateImagesDocument,
     "query Health {\n  health {\n    status\n    provider\n    version\n    uptimeSeconds\n  }\n}": typeof types.HealthDocument,
     "query Models {\n  models {\n    id\n    displayName\n    kind\n    available\n    source\n    guidance\n    guidanceRange {\n      min\n      max\n      default\n    }\n    steps {\n      min\n      max\n      default\n    }\n    imageSizes\n    defaultImageSize\n    maxBatchSize\n    minInputImages\n    maxInputImages\n    negativePrompt\n    acceptsSeed\n  }\n}": typeof types.ModelsDocument,
 };
 const documents: Documents = {
-    "mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n  }\n}": types.GenerateImagesDocument,
+    "mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n    cacheHit\n  }\n}": types.GenerateImagesDocument,
     "query Health {\n  health {\n    status\n    provider\n    version\n    uptimeSeconds\n  }\n}": types.HealthDocument,
     "query Models {\n  models {\n    id\n    displayName\n    kind\n    available\n    source\n    guidance\n    guidanceRange {\n      min\n      max\n      default\n    }\n    steps {\n      min\n      max\n      default\n    }\n    imageSizes\n    defaultImageSize\n    maxBatchSize\n    minInputImages\n    maxInputImages\n    negativePrompt\n    acceptsSeed\n  }\n}": types.ModelsDocument,
 };
@@ -41,7 +41,7 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n  }\n}"): (typeof documents)["mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n  }\n}"];
+export function graphql(source: "mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n    cacheHit\n  }\n}"): (typeof documents)["mutation GenerateImages($input: GenerateImagesInput!) {\n  generateImages(input: $input) {\n    callId\n    provider\n    model\n    seed\n    images {\n      index\n      url\n      width\n      height\n      mimeType\n      bytes\n    }\n    timings {\n      inferenceSeconds\n      totalMs\n    }\n    cacheHit\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
