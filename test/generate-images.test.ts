@@ -179,6 +179,15 @@ describe("input images are decoded, never trusted by name", () => {
     expect(h.simulator.received.length).toBe(before);
   });
 
+  it("refuses a truncated interlaced PNG (a statistics pass accepted these)", async () => {
+    const interlaced = await sharp({ create: { width: 200, height: 150, channels: 3, background: "#000", noise: { type: "gaussian", mean: 128, sigma: 30 } } })
+      .png({ progressive: true, compressionLevel: 1 })
+      .toBuffer();
+    expect(interlaced.length).toBeLessThan(200_000);
+    const { body } = await edit(interlaced.subarray(0, Math.floor(interlaced.length * 0.6)));
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.images[0]" });
+  });
+
   it("refuses a truncated PNG", async () => {
     const png = await noisyPng(200, 100);
     const { body } = await edit(png.subarray(0, Math.floor(png.length / 2)));
