@@ -1,7 +1,7 @@
 import type { CallTrace, Phase } from "./call-trace.js";
 import { ErrorCode, GatewayError, badInput } from "./errors.js";
 import { upstreamParameters, validateGeneration, type GenerationParams } from "./generation-rules.js";
-import { base64Preview, describeImage, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
+import { base64Preview, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
 import type { ImageStore, StoredImage } from "./image-store.js";
 import type { ModelRegistry } from "./model-registry.js";
 import type { GenerationResult, UpstreamTrace } from "./siliconflow/client.js";
@@ -15,7 +15,7 @@ import { readUpload, type IncomingFile } from "./upload-reader.js";
 /** The upstream as the service needs it: the real client, or anything that speaks the same. */
 export interface ImageGenerator {
   generate(fields: Record<string, string | number>, images: readonly WireInputImage[], trace: UpstreamTrace, apiKey?: string): Promise<GenerationResult>;
-  download(url: string): Promise<Buffer>;
+  downloadStream(url: string): AsyncIterable<Buffer>;
 }
 
 export interface GenerationLimits {
@@ -170,11 +170,13 @@ export class GenerationService {
     trace.upstreamTimings = result.timings;
     trace.seedUsed = result.seed;
 
-    const downloads = await this.timed(trace, "download", () => Promise.all(result.imageUrls.map((url) => this.deps.upstream.download(url))));
-    const stored = await this.timed(trace, "store", () =>
-      Promise.all(downloads.map(async (data) => this.deps.store.put(data, await describeImage(data)))),
+    const streamed = await this.timed(trace, "download", () =>
+      Promise.all(result.imageUrls.map((url) => this.deps.store.putStream(this.deps.upstream.downloadStream(url)))),
     );
-    const outputs = downloads.map((data, index) => ({ base64Preview: base64Preview(data), upstreamUrl: result.imageUrls[index]! }));
+    // Written while downloading: what remains for "store" is the header probe and the rename.
+    trace.phases.store = Math.round(Math.max(...streamed.map((image) => image.storeMs)) * 1000) / 1000;
+    const stored = streamed.map(({ head: _head, storeMs: _storeMs, ...image }) => image);
+    const outputs = streamed.map((image, index) => ({ base64Preview: base64Preview(image.head), upstreamUrl: result.imageUrls[index]! }));
     const fresh: CachedResult = { images: stored, outputs, seed: result.seed, timings: result.timings, inputs: trace.inputs };
     if (cacheKey) cache?.set(cacheKey, fresh);
     return this.outcome(fresh, request, trace, false);

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { constants } from "node:fs";
-import { access, mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { access, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import type { ImageDescription } from "./image-processing.js";
+import { describeImage } from "./image-processing.js";
 
 export interface StoredImage {
   hash: string;
@@ -43,26 +43,35 @@ export class ImageStore {
     await access(this.dir, constants.W_OK);
   }
 
-  async put(data: Buffer, description: ImageDescription): Promise<StoredImage> {
-    const hash = createHash("sha256").update(data).digest("hex");
-    const fileName = `${hash}.${description.extension}`;
-    const target = path.join(this.dir, fileName);
-    const exists = await stat(target).then(
-      (s) => s.size === data.length,
-      () => false,
-    );
-    if (!exists) {
-      // Write aside and rename: a reader never sees half a file, and two writers of one hash agree.
-      const temporary = path.join(this.dir, `.${fileName}.${randomUUID()}.tmp`);
+  /** Writes the chunks to disk as they come while hashing them; the type and size come from the file's header. */
+  async putStream(source: AsyncIterable<Buffer>): Promise<StoredImage & { head: Buffer; storeMs: number }> {
+    const temporary = path.join(this.dir, `.${randomUUID()}.tmp`);
+    const hash = createHash("sha256");
+    let head = Buffer.alloc(0);
+    let bytes = 0;
+    try {
+      const file = await open(temporary, "wx", 0o600);
       try {
-        await writeFile(temporary, data, { mode: 0o600 });
-        await rename(temporary, target);
-      } catch (error) {
-        await unlink(temporary).catch(() => undefined);
-        throw error;
+        for await (const chunk of source) {
+          hash.update(chunk);
+          if (head.length < 75) head = Buffer.concat([head, chunk.subarray(0, 75 - head.length)]);
+          bytes += chunk.length;
+          await file.write(chunk);
+        }
+      } finally {
+        await file.close();
       }
+      const storeStarted = performance.now();
+      const description = await describeImage(temporary);
+      const digest = hash.digest("hex");
+      const fileName = `${digest}.${description.extension}`;
+      await rename(temporary, path.join(this.dir, fileName));
+      const storeMs = performance.now() - storeStarted;
+      return { hash: digest, fileName, mimeType: description.mimeType, width: description.width, height: description.height, bytes, head, storeMs };
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
     }
-    return { hash, fileName, mimeType: description.mimeType, width: description.width, height: description.height, bytes: data.length };
   }
 
   /** Looks up a served name; anything that is not exactly `<sha256>.<ext>` is unknown (no path tricks). */

@@ -149,24 +149,37 @@ export class SiliconFlowClient {
     return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow ${reason}`);
   }
 
-  /** Output URLs are pre-signed: they get no Authorization header (the key must not go to a storage host). */
-  async download(url: string): Promise<Buffer> {
+  /**
+   * The output as a stream of chunks, for writing to disk as it arrives. Output URLs are pre-signed: no
+   * Authorization header (the key must not go to a storage host). A GET that fails before its first byte
+   * is tried again, twice; once bytes went out, a failure is final.
+   */
+  async *downloadStream(url: string): AsyncGenerator<Buffer> {
     const limit = this.options.maxDownloadBytes ?? 64 * 1024 * 1024;
-    try {
-      const request = got(url, {
-        responseType: "buffer",
-        timeout: { request: this.options.downloadTimeoutMs },
-        retry: { limit: 2, methods: ["GET"], backoffLimit: 2000 },
-      });
-      request.on("downloadProgress", (progress) => {
-        if (progress.transferred > limit) request.cancel("output image too large");
-      });
-      const response = await request;
-      return response.body;
-    } catch (error) {
-      const status = (error as { response?: { statusCode?: number } }).response?.statusCode;
-      const reason = status ? `HTTP ${status}` : ((error as RequestError).code ?? "network error");
-      throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `an output image could not be downloaded from SiliconFlow (${reason})`);
+    for (let attempt = 0; ; attempt += 1) {
+      let received = 0;
+      try {
+        const stream = got.stream(url, { timeout: { request: this.options.downloadTimeoutMs }, retry: { limit: 0 } });
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          received += chunk.length;
+          if (received > limit) {
+            stream.destroy();
+            throw new Error("output image too large");
+          }
+          yield chunk;
+        }
+        return;
+      } catch (error) {
+        const status = (error as { response?: { statusCode?: number } }).response?.statusCode;
+        const code = (error as RequestError).code;
+        const transient = status === undefined ? code !== undefined : status >= 500 || status === 408 || status === 429;
+        if (received === 0 && transient && attempt < 2) {
+          await this.backoff(attempt);
+          continue;
+        }
+        const reason = status ? `HTTP ${status}` : (code ?? "network error");
+        throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `an output image could not be downloaded from SiliconFlow (${reason})`);
+      }
     }
   }
 
