@@ -11,6 +11,7 @@ import { registerErrorHandlers } from "./http/error-handler.js";
 import { registerImageRoute } from "./http/images.route.js";
 import { registerMultipart } from "./http/multipart.js";
 import { RequestContexts } from "./http/request-context.js";
+import { RequestLog } from "./http/request-log.js";
 import { registerPlayground } from "./http/playground.js";
 import { registerWebApp, WEB_DIST_DIR } from "./http/web-app.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
@@ -128,6 +129,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     // pino 10's Logger and Fastify's bundled logger type differ only in generics; the instance is compatible.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     trustProxy: config.trustProxy,
+    logController: new RequestLog(),
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
@@ -153,6 +155,8 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // main.ts owns the signals: Apollo's own handler would start a second stop() that never returns.
+    stopOnTerminationSignals: false,
     introspection: config.introspection ?? !config.production,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

@@ -1,4 +1,4 @@
-import { AltairFastify, type AltairFastifyPluginOptions } from "altair-fastify-plugin";
+import type { AltairFastifyPluginOptions } from "altair-fastify-plugin";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export interface PlaygroundOptions {
@@ -131,6 +131,8 @@ export async function registerPlayground(fastify: FastifyInstance, options: Play
       }
       return payload;
     });
+    // Loaded only when enabled (off in production): the IDE's module costs about 10 MB of memory.
+    const { AltairFastify } = await import("altair-fastify-plugin");
     await scope.register(AltairFastify, altairOptions(path, options.graphqlPath));
     // `/playground` without the slash would miss the page: relative asset URLs need the directory form.
     scope.get(path.slice(0, -1), async (_request, reply) => reply.redirect(path, 301));

@@ -41,19 +41,6 @@ const SENSITIVE_KEYS = [
 ] as const;
 const REDACT_DEPTHS = 4;
 
-/** `key`, `*.key`, `*.*.key` …: a wildcard in pino's redact matches exactly one level. */
-export function redactPaths(): string[] {
-  const paths: string[] = [];
-  for (let depth = 0; depth < REDACT_DEPTHS; depth++) {
-    const prefix = "*.".repeat(depth);
-    for (const key of SENSITIVE_KEYS) paths.push(`${prefix}${key}`);
-    paths.push(`${prefix}headers["x-api-key"]`);
-  }
-  // got's errors carry the whole request (headers with the key, the JSON body with base64 images).
-  paths.push("err.options", "*.err.options", "error.options");
-  return paths;
-}
-
 // Fields an HTTP client's error carries that describe the request: headers, body, the raw objects.
 const REQUEST_BEARING_ERROR_FIELDS = ["options", "request", "response", "body", "json", "config", "headers"];
 
@@ -73,12 +60,38 @@ function errorSerializer(secrets: readonly string[]): pino.SerializerFn {
   };
 }
 
+const sensitive = new Set<string>([...SENSITIVE_KEYS, "x-api-key"]);
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null || Array.isArray(value);
+}
+
+/**
+ * Censors sensitive keys down to REDACT_DEPTHS levels, copying only the objects on the way to a hit. It runs
+ * per log line (formatters.log), not per child logger as pino's wildcard redact paths do on every binding.
+ */
+export function scrubObject<T>(value: T, depth = 0): T {
+  if (depth >= REDACT_DEPTHS || value === null || typeof value !== "object" || !isPlain(value)) return value;
+  let copy: Record<string, unknown> | unknown[] | undefined;
+  const source = value as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    const current = source[key];
+    const next = sensitive.has(key) ? REDACTED : scrubObject(current, depth + 1);
+    if (next !== current) {
+      copy ??= Array.isArray(value) ? [...value] : { ...source };
+      (copy as Record<string, unknown>)[key] = next;
+    }
+  }
+  return (copy ?? value) as T;
+}
+
 export function createAppLogger(options: AppLoggerOptions = {}): pino.Logger {
   const secrets = [...(options.secrets ?? [])];
   const serializeError = errorSerializer(secrets);
   const loggerOptions: pino.LoggerOptions = {
     level: options.level ?? "info",
-    redact: { paths: redactPaths(), censor: REDACTED },
+    formatters: { log: (object) => scrubObject(object), bindings: (bindings) => scrubObject(bindings) },
     serializers: { err: serializeError, error: serializeError },
     hooks: {
       // Messages are scrubbed too: an interpolated upstream message may echo a key or a body.

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError, Kind, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from "graphql";
+import { GraphQLError, Kind, visit, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from "graphql";
 import { getComplexity, simpleEstimator } from "graphql-query-complexity";
 import { ErrorCode } from "../services/errors.js";
 
@@ -32,13 +32,42 @@ function refuse(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
 }
 
+interface Measured {
+  complexity: number;
+}
+
+/** True when @skip/@include appear: only then do variables change what the simple estimator counts. */
+function hasConditionalDirectives(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value === "skip" || node.name.value === "include") found = true;
+    },
+  });
+  return found;
+}
+
 /** Shape limits on the operation, checked once it is resolved and before anything runs. */
 export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin {
+  // Apollo hands the same DocumentNode for the same query text (its document cache): measure each once.
+  const measured = new WeakMap<DocumentNode, Map<string, Measured> | null>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request }) {
           if (!operation) return;
+          let perOperation = measured.get(document);
+          if (perOperation === undefined) {
+            perOperation = hasConditionalDirectives(document) ? null : new Map();
+            measured.set(document, perOperation);
+          }
+          const cached = perOperation?.get(request.operationName ?? "");
+          if (cached) {
+            if (cached.complexity > limits.maxComplexity) {
+              throw refuse(`The query's complexity is ${cached.complexity}; at most ${limits.maxComplexity} is allowed`);
+            }
+            return;
+          }
           const fragments = new Map(
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
           );
@@ -63,6 +92,7 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): A
             // Variables that do not fit their types: execution refuses them next, with Apollo's own code.
             return;
           }
+          perOperation?.set(request.operationName ?? "", { complexity });
           if (complexity > limits.maxComplexity) {
             throw refuse(`The query's complexity is ${complexity}; at most ${limits.maxComplexity} is allowed`);
           }

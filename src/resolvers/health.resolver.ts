@@ -1,4 +1,6 @@
-import { Query, Resolver } from "type-graphql";
+import { protectQueries } from "../schema/access.middleware.js";
+import { FieldResolver, Query, Resolver, UseMiddleware } from "type-graphql";
+import { ImageModel } from "../schema/model.type.js";
 import { Provider } from "../schema/generation.type.js";
 import { Health, HealthStatus } from "../schema/health.type.js";
 import type { Provider as ServiceProvider } from "../services/call-trace.js";
@@ -17,11 +19,13 @@ export interface HealthResolverDeps {
 }
 
 @Resolver(() => Health)
+// Open by default; with auth.protectQueries a client token is needed here too.
+@UseMiddleware(protectQueries)
 export class HealthResolver {
   constructor(private readonly deps: HealthResolverDeps) {}
 
   @Query(() => Health)
-  async health(): Promise<Health> {
+  async health(): Promise<Omit<Health, "models">> {
     const upstream = await this.deps.health.upstream();
     return {
       status: this.deps.isDraining() ? HealthStatus.DOWN : HealthStatus[upstream.state],
@@ -34,7 +38,12 @@ export class HealthResolver {
         checkedAt: new Date(upstream.checkedAt).toISOString(),
         error: upstream.error,
       },
-      models: this.deps.registry.list().map(toImageModel),
     };
+  }
+
+  /** Only when asked for: a load balancer polling `{ health { status } }` should not pay for the model list. */
+  @FieldResolver(() => [ImageModel])
+  models(): ImageModel[] {
+    return this.deps.registry.list().map(toImageModel);
   }
 }

@@ -3,8 +3,6 @@ import { buildSchema, type ContainerType } from "type-graphql";
 import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
 import { HealthResolver } from "../resolvers/health.resolver.js";
 import { ModelResolver } from "../resolvers/model.resolver.js";
-import { protectQueries } from "./access.middleware.js";
-import { mapGatewayErrors } from "./errors.js";
 
 export const resolverClasses = [GenerationResolver, GeneratedImageResolver, ModelResolver, HealthResolver] as const;
 
@@ -22,7 +20,6 @@ export function buildGatewaySchema(instances: ResolverInstances): Promise<GraphQ
   return buildSchema({
     resolvers: resolverClasses,
     container,
-    globalMiddlewares: [mapGatewayErrors, protectQueries],
     validate: false,
     emitSchemaFile: false,
   });

@@ -52,6 +52,20 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.httpStatus = options.httpStatus ?? defaultHttpStatus[code];
   }
+
+  /**
+   * What a client sees beside the message. graphql-js copies an original error's `extensions` onto the
+   * GraphQLError it wraps it in, so no per-field wrapping is needed; `http` sets the response status and
+   * is not shown (only a refusal of the request's size changes it from GraphQL's 200).
+   */
+  get extensions(): Record<string, unknown> {
+    return {
+      code: this.code,
+      ...(this.field ? { field: this.field } : {}),
+      ...(this.retryAfterSeconds !== undefined ? { retryAfterSeconds: this.retryAfterSeconds } : {}),
+      ...(this.code === ErrorCode.PAYLOAD_TOO_LARGE ? { http: { status: this.httpStatus } } : {}),
+    };
+  }
 }
 
 export function badInput(field: string, message: string): GatewayError {
