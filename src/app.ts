@@ -11,7 +11,7 @@ import { registerErrorHandlers } from "./http/error-handler.js";
 import { registerImageRoute } from "./http/images.route.js";
 import { registerMultipart } from "./http/multipart.js";
 import { RequestContexts } from "./http/request-context.js";
-import { RequestLog } from "./http/request-log.js";
+import { RequestLog, sharedRequestLogger } from "./http/request-log.js";
 import { registerPlayground } from "./http/playground.js";
 import { registerWebApp, WEB_DIST_DIR } from "./http/web-app.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
@@ -130,6 +130,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     trustProxy: config.trustProxy,
     logController: new RequestLog(),
+    childLoggerFactory: sharedRequestLogger,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();

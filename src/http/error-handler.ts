@@ -19,7 +19,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       const message = error.code?.startsWith("FST_ERR_CTP") ? "The request body is not valid JSON" : "The request is malformed";
       return replyWithGraphQLError(reply, status, ErrorCode.BAD_USER_INPUT, message);
     }
-    request.log.error({ err: error }, "unhandled error");
+    request.log.error({ reqId: request.id, err: error }, "unhandled error");
     return replyWithGraphQLError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "internal server error");
   });
   app.setNotFoundHandler((_request, reply) =>

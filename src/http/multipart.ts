@@ -59,11 +59,6 @@ function discardUnread(uploads: readonly Upload[]): void {
  */
 export function registerMultipart(app: FastifyInstance, path: string, options: MultipartOptions): void {
   app.addContentTypeParser("multipart/form-data", (_request, _payload, done) => done(null));
-  const pending = new WeakMap<FastifyRequest, Upload[]>();
-  app.addHook("onSend", async (request) => {
-    const uploads = pending.get(request);
-    if (uploads) discardUnread(uploads);
-  });
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string) => {
     options.onRefused(request, code, message);
@@ -92,7 +87,9 @@ export function registerMultipart(app: FastifyInstance, path: string, options: M
         maxFiles: options.maxFiles,
         maxFieldSize: options.maxFieldBytes ?? 1_000_000,
       });
-      pending.set(request, collectUploads(request.body, []));
+      const uploads = collectUploads(request.body, []);
+      // Only multipart requests pay for this, not every request through a global onSend hook.
+      if (uploads.length > 0) reply.raw.once("finish", () => discardUnread(uploads));
     } catch (error) {
       const status = (error as { status?: number }).status ?? 400;
       const message = error instanceof Error ? error.message : "invalid multipart request";
