@@ -148,6 +148,27 @@ describe("input images are decoded, never trusted by name", () => {
     expect((await sharp(sent.bytes).metadata()).format).toBe("png");
   });
 
+  it.each([
+    ["TIFF", () => sharp({ create: { width: 48, height: 32, channels: 3, background: "#884400" } }).tiff().toBuffer()],
+    ["AVIF", () => sharp({ create: { width: 48, height: 32, channels: 3, background: "#884400" } }).avif().toBuffer()],
+  ])("converts %s to PNG", async (_format, make) => {
+    const { body } = await edit(await make(), "application/octet-stream");
+    expect(body.errors).toBeUndefined();
+    const sent = dataUrlBytes(h.simulator.received.at(-1)!.body.image);
+    expect(sent.mime).toBe("image/png");
+    const meta = await sharp(sent.bytes).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 48, 32]);
+  });
+
+  it("passes PNG, JPEG and WebP through untouched", async () => {
+    const webp = await sharp({ create: { width: 40, height: 30, channels: 3, background: "#00aa55" } }).webp().toBuffer();
+    const { body } = await edit(webp, "image/png");
+    expect(body.errors).toBeUndefined();
+    const sent = dataUrlBytes(h.simulator.received.at(-1)!.body.image);
+    expect(sent.mime).toBe("image/webp");
+    expect(Buffer.compare(sent.bytes, webp)).toBe(0);
+  });
+
   it("honours EXIF orientation", async () => {
     const rotated = await solidJpeg(60, 40, "#123456", 6);
     const { body } = await edit(rotated, "image/jpeg");
