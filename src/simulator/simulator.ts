@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { builtinModels, type SimulatedModel } from "./catalogue.js";
@@ -102,7 +103,12 @@ class Simulator {
   private readonly faults = new FaultBook();
   private readonly store: OutputStore;
   private readonly models: readonly SimulatedModel[];
-  private readonly closing = new AbortController();
+  private readonly closing = (() => {
+    const controller = new AbortController();
+    // Every waiting request (latency, hangs) listens for the close: dozens at once is the normal case.
+    setMaxListeners(0, controller.signal);
+    return controller;
+  })();
   private readonly server: Server;
   private origin = "";
   private closed: Promise<void> | undefined;
