@@ -136,9 +136,6 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
-  fastify.addHook("onRequest", async (request, reply) => {
-    reply.header("x-request-id", request.id);
-  });
   registerErrorHandlers(fastify);
   if (config.corsOrigins.length > 0) {
     await fastify.register(cors, {

@@ -28,10 +28,12 @@ export class RequestContexts {
     this.acceptClientKeys = options.config.auth.allowClientApiKey && options.provider === "SILICONFLOW";
   }
 
-  /** Stamps each request's arrival: the call log's total time runs from here. */
+  /** Stamps each request's arrival (the call log's total time runs from here) and echoes its id. */
   track(fastify: FastifyInstance): void {
-    fastify.addHook("onRequest", async (request) => {
+    fastify.addHook("onRequest", (request, reply, done) => {
       this.arrivals.set(request, { wall: this.options.now(), mono: this.options.monotonicMs() });
+      reply.header("x-request-id", request.id);
+      done();
     });
   }
 
