@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerWebApp, WEB_DIST_DIR } from "../src/http/web-app.js";
 import { builtinModels } from "../src/simulator/simulator.js";
@@ -288,5 +288,190 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
     expect(network.external()).toEqual([]);
     expect(network.urls.length).toBeGreaterThan(0);
     expect(pageErrors).toEqual([]);
+  });
+});
+
+const ACCESS_TOKEN = "web-test-token-123";
+const NEEDS_TOKEN = "The gateway needs an access token: enter it under Access token.";
+
+interface SentOperation {
+  operation: "Models" | "GenerateImages" | "other";
+  authorization: string | undefined;
+  preflight: string | undefined;
+}
+
+/** The page's GraphQL posts as Chromium sent them, headers included: the gateway's token never reaches the simulator. */
+function recordOperations(page: Page): SentOperation[] {
+  const sent: SentOperation[] = [];
+  page.on("request", (request) => {
+    if (request.method() !== "POST" || new URL(request.url()).pathname !== "/graphql") return;
+    const body = request.postData() ?? "";
+    const operation = /"operationName":"(Models|GenerateImages)"/.exec(body)?.[1] as SentOperation["operation"] | undefined;
+    const headers = request.headers();
+    sent.push({ operation: operation ?? "other", authorization: headers.authorization, preflight: headers["apollo-require-preflight"] });
+  });
+  return sent;
+}
+
+/** Every value the page's origin keeps in localStorage, keys included, as one string to search. */
+async function localStorageText(page: Page): Promise<string> {
+  return page.evaluate(() => Object.entries(localStorage).flat().join("\n"));
+}
+
+/** The tests below are the steps of one browser session, in order: each starts where the last ended. */
+describe.skipIf(skipBrowserTests)("the page against a gateway that requires an access token", () => {
+  let h: Harness;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let network: NetworkLog;
+  let sent: SentOperation[];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    h = await startHarness({ config: { auth: { tokens: [ACCESS_TOKEN] } } });
+    await postJson(h.graphqlUrl, "{ health { status } }");
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "light" });
+    network = await recordNetwork(context);
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") pageErrors.push(`console: ${message.text()}`);
+    });
+    sent = recordOperations(page);
+    await page.goto(`${h.url}/`);
+    await page.locator("#model:not([disabled]) option").first().waitFor({ state: "attached" });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await h?.close();
+  });
+
+  const tokenField = (): Locator => page.getByLabel("Access token", { exact: true });
+
+  it("offers an empty, labelled password field, and lists the models without a token (queries stay open)", async () => {
+    const field = tokenField();
+    expect(await field.getAttribute("type")).toBe("password");
+    expect(await field.getAttribute("autocomplete")).toBe("off");
+    expect(await field.inputValue()).toBe("");
+    const hintId = await field.getAttribute("aria-describedby");
+    expect(await page.locator(`#${hintId}`).textContent()).toContain("Only if the gateway asks for one");
+    expect(await page.locator("#model option").count()).toBeGreaterThan(1);
+    expect(sent).toEqual([{ operation: "Models", authorization: undefined, preflight: "true" }]);
+  });
+
+  it("without a token, says to fill in Access token, marks and focuses it, and nothing reaches SiliconFlow", async () => {
+    const received = h.simulator.received.length;
+    await page.getByRole("combobox", { name: "Model", exact: true }).selectOption(PLAIN_MODEL);
+    await page.getByRole("textbox", { name: "Prompt", exact: true }).fill("a quiet harbour");
+    await page.getByRole("button", { name: "Generate" }).click();
+
+    const alert = page.getByRole("alert");
+    await alert.getByText("UNAUTHENTICATED").waitFor();
+    expect(await alert.locator(".error__headline").textContent()).toBe(NEEDS_TOKEN);
+    expect(await tokenField().getAttribute("aria-invalid")).toBe("true");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("access-token");
+    expect(h.simulator.received.length).toBe(received);
+    expect(sent.at(-1)).toEqual({ operation: "GenerateImages", authorization: undefined, preflight: "true" });
+    expect(await page.locator("#history li").first().textContent()).toContain("Failed · UNAUTHENTICATED");
+  });
+
+  it("sends a token typed after the page loaded as a bearer header, and generates", async () => {
+    const received = h.simulator.received.length;
+    await tokenField().fill(ACCESS_TOKEN);
+    await page.getByRole("button", { name: "Generate" }).click();
+    await page.waitForFunction(
+      () => {
+        const images = Array.from(document.querySelectorAll<HTMLImageElement>("#results img"));
+        return images.length > 0 && images.every((image) => image.complete && image.naturalWidth > 0);
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    expect(await page.getByRole("alert").isVisible()).toBe(false);
+    expect(await tokenField().getAttribute("aria-invalid")).toBeNull();
+    expect(h.simulator.received.length).toBe(received + 1);
+    expect(h.simulator.received.at(-1)!.body).toMatchObject({ model: PLAIN_MODEL, prompt: "a quiet harbour" });
+    expect(sent.at(-1)).toEqual({ operation: "GenerateImages", authorization: `Bearer ${ACCESS_TOKEN}`, preflight: "true" });
+    // The model list loaded fine without a token: a new token is no reason to fetch it again.
+    expect(sent.filter((call) => call.operation === "Models")).toHaveLength(1);
+
+    await page.locator("#history li").first().getByText("Done").waitFor();
+    expect(await localStorageText(page)).toContain("a quiet harbour");
+    expect(await localStorageText(page)).not.toContain(ACCESS_TOKEN);
+  });
+
+  it("keeps the token through a reload of the tab, in sessionStorage only, and never in the markup", async () => {
+    await page.reload();
+    await page.locator("#model:not([disabled]) option").first().waitFor({ state: "attached" });
+    expect(await tokenField().inputValue()).toBe(ACCESS_TOKEN);
+    // Restored before the first call: the reloaded page's model list already went with it.
+    expect(sent.at(-1)).toEqual({ operation: "Models", authorization: `Bearer ${ACCESS_TOKEN}`, preflight: "true" });
+
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(ACCESS_TOKEN);
+    expect(await localStorageText(page)).not.toContain(ACCESS_TOKEN);
+    // outerHTML holds attributes, not the input's live value: the token must not be in either.
+    expect(await page.evaluate(() => document.documentElement.outerHTML)).not.toContain(ACCESS_TOKEN);
+    expect(await page.locator("#history").textContent()).not.toContain(ACCESS_TOKEN);
+
+    // sessionStorage belongs to the tab: another tab of the same browser starts without the token.
+    const other = await context.newPage();
+    try {
+      await other.goto(`${h.url}/`);
+      await other.locator("#model:not([disabled]) option").first().waitFor({ state: "attached" });
+      expect(await other.getByLabel("Access token", { exact: true }).inputValue()).toBe("");
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("made no request beyond this machine, and raised no page errors", () => {
+    expect(network.external()).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe.skipIf(skipBrowserTests)("the page against a gateway that protects its queries too", () => {
+  let h: Harness;
+  let browser: Browser;
+  let page: Page;
+  let sent: SentOperation[];
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    h = await startHarness({ config: { auth: { tokens: [ACCESS_TOKEN], protectQueries: true } } });
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "light" });
+    await recordNetwork(context);
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    sent = recordOperations(page);
+    await page.goto(`${h.url}/`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  it("asks for the token when the model list is refused, then lists the models once it is typed", async () => {
+    const alert = page.getByRole("alert");
+    await alert.getByText("UNAUTHENTICATED").waitFor();
+    expect(await alert.locator(".error__headline").textContent()).toBe(`The list of models could not be loaded. ${NEEDS_TOKEN}`);
+    const field = page.getByLabel("Access token", { exact: true });
+    expect(await field.getAttribute("aria-invalid")).toBe("true");
+    expect(sent).toEqual([{ operation: "Models", authorization: undefined, preflight: "true" }]);
+
+    await field.fill(ACCESS_TOKEN);
+    await page.locator("#model:not([disabled]) option").first().waitFor({ state: "attached" });
+    expect(await page.locator("#model option").count()).toBeGreaterThan(1);
+    expect(await alert.isVisible()).toBe(false);
+    expect(await field.getAttribute("aria-invalid")).toBeNull();
+    expect(sent.slice(1)).toEqual([{ operation: "Models", authorization: `Bearer ${ACCESS_TOKEN}`, preflight: "true" }]);
   });
 });

@@ -1,4 +1,5 @@
-import { ApolloClient, InMemoryCache } from "@apollo/client";
+import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
+import { SetContextLink } from "@apollo/client/link/context";
 import UploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
 
 // The page speaks the same typed documents as the SDK (generated from schema.graphql): a schema change
@@ -17,15 +18,23 @@ export type ImageModel = ModelsQuery["models"][number];
 export type GenerateImagesPayload = GenerateImagesMutation["generateImages"];
 export type GeneratedImage = GenerateImagesPayload["images"][number];
 
-export function createClient(endpoint = "/graphql"): ApolloClient {
-  return new ApolloClient({
-    link: new UploadHttpLink({
-      uri: endpoint,
-      // The gateway keeps Apollo's CSRF protection on: multipart posts need a header a plain form cannot send.
-      headers: { "apollo-require-preflight": "true" },
-    }),
-    cache: new InMemoryCache(),
+/**
+ * `accessToken` is asked for on every operation rather than once, so a token typed after the page
+ * loaded applies to the very next call.
+ */
+export function createClient(endpoint = "/graphql", accessToken: () => string = () => ""): ApolloClient {
+  const auth = new SetContextLink((previous) => {
+    const token = accessToken();
+    if (token === "") return {};
+    const headers = previous.headers as Record<string, string> | undefined;
+    return { headers: { ...headers, authorization: `Bearer ${token}` } };
   });
+  const http = new UploadHttpLink({
+    uri: endpoint,
+    // The gateway keeps Apollo's CSRF protection on: multipart posts need a header a plain form cannot send.
+    headers: { "apollo-require-preflight": "true" },
+  });
+  return new ApolloClient({ link: ApolloLink.from([auth, http]), cache: new InMemoryCache() });
 }
 
 export async function fetchModels(client: ApolloClient): Promise<ImageModel[]> {

@@ -17,7 +17,7 @@ export interface ShownError {
 export const ERROR_SENTENCES = {
   BAD_USER_INPUT: "The gateway did not accept part of the form.",
   PAYLOAD_TOO_LARGE: "The upload is too large for the gateway. Use fewer or smaller images.",
-  UNAUTHENTICATED: "The gateway needs credentials for this call, and none valid were sent.",
+  UNAUTHENTICATED: "The gateway needs an access token: enter it under Access token.",
   RATE_LIMITED: "Too many calls in a short time. Wait a moment, then try again.",
   UPSTREAM_UNAUTHORIZED: "SiliconFlow refused the gateway's API key. Whoever runs the gateway needs to check it.",
   UPSTREAM_RATE_LIMITED: "SiliconFlow is limiting calls right now. Wait a little, then try again.",
@@ -33,6 +33,9 @@ export const ERROR_SENTENCES = {
   CANCELLED: "Cancelled. The page stopped waiting; a call already sent to SiliconFlow may still run and be billed.",
   FORM: "Check the form.",
 } as const satisfies Record<string, string>;
+
+/** UNAUTHENTICATED although the page sent a token: the contract's sentence would read as if none was. */
+const TOKEN_REFUSED = "The gateway did not accept the access token: check it under Access token.";
 
 function sentenceFor(code: string): string | undefined {
   return (ERROR_SENTENCES as Readonly<Record<string, string | undefined>>)[code];
@@ -68,11 +71,19 @@ interface WireError {
   extensions?: { code?: unknown; field?: unknown; retryAfterSeconds?: unknown } | null;
 }
 
-function fromWireError(error: WireError, fileNames: readonly string[]): ShownError {
+/** What the page knew when it sent the call, to put the server's answer in the form's words. */
+export interface CallFacts {
+  /** Names of the uploaded files, in the order they were sent. */
+  fileNames?: readonly string[];
+  /** Whether an access token went with the call. */
+  tokenSent?: boolean;
+}
+
+function fromWireError(error: WireError, { fileNames = [], tokenSent = false }: CallFacts): ShownError {
   const code = typeof error.extensions?.code === "string" ? error.extensions.code : "INTERNAL_SERVER_ERROR";
   const field = typeof error.extensions?.field === "string" ? error.extensions.field : undefined;
   const serverMessage = typeof error.message === "string" ? error.message : undefined;
-  let headline = sentenceFor(code) ?? `The gateway refused the call (${code}).`;
+  let headline = (code === "UNAUTHENTICATED" && tokenSent ? TOKEN_REFUSED : sentenceFor(code)) ?? `The gateway refused the call (${code}).`;
   const retry = error.extensions?.retryAfterSeconds;
   if ((code === "RATE_LIMITED" || code === "UPSTREAM_RATE_LIMITED") && typeof retry === "number") {
     headline = `${headline} You can try again in ${Math.ceil(retry)} s.`;
@@ -98,15 +109,15 @@ function wireErrorsOf(bodyText: string): WireError[] {
 }
 
 /** Turns whatever a failed call threw into what the page shows. */
-export function describeError(error: unknown, fileNames: readonly string[] = []): ShownError {
+export function describeError(error: unknown, facts: CallFacts = {}): ShownError {
   if (CombinedGraphQLErrors.is(error)) {
     const first = error.errors[0];
-    if (first) return fromWireError(first, fileNames);
+    if (first) return fromWireError(first, facts);
   }
   if (ServerError.is(error)) {
     const first = wireErrorsOf(error.bodyText)[0];
-    if (first) return fromWireError(first, fileNames);
-    if (error.statusCode === 413) return fromWireError({ extensions: { code: "PAYLOAD_TOO_LARGE" } }, fileNames);
+    if (first) return fromWireError(first, facts);
+    if (error.statusCode === 413) return fromWireError({ extensions: { code: "PAYLOAD_TOO_LARGE" } }, facts);
     return { code: `HTTP_${error.statusCode}`, headline: `The gateway answered with HTTP ${error.statusCode}.`, serverMessage: error.bodyText.slice(0, 300) };
   }
   if (ServerParseError.is(error)) {

@@ -4,8 +4,11 @@ import { byId, el } from "./dom.js";
 import { describeError, ERROR_SENTENCES, type ShownError } from "./errors.js";
 import { ACCEPT_ATTRIBUTE, fileProblem, formatBytes, FORMAT_NAMES, MAX_UPLOAD_BYTES } from "./files.js";
 import { browserStorage, CallHistory, excerpt, type HistoryEntry } from "./history.js";
+import { isSendableToken, tabStorage, TokenStore } from "./token.js";
 
 const MAX_SEED = 9_999_999_999;
+/** Pause in typing before a token is tried on the model list, so a half-typed one is not sent per keystroke. */
+const TOKEN_SETTLE_MS = 600;
 
 const ui = {
   form: byId("generate-form", HTMLFormElement),
@@ -35,6 +38,7 @@ const ui = {
   stepsHint: byId("steps-hint", HTMLElement),
   seedField: byId("seed-field", HTMLElement),
   seed: byId("seed", HTMLInputElement),
+  token: byId("access-token", HTMLInputElement),
   submit: byId("submit", HTMLButtonElement),
   cancel: byId("cancel", HTMLButtonElement),
   status: byId("status", HTMLElement),
@@ -53,13 +57,25 @@ interface PickedImage {
   url: string;
 }
 
-const client = createClient();
+const client = createClient("/graphql", accessToken);
 const history = new CallHistory(browserStorage());
+const tokens = new TokenStore(tabStorage());
 let models: ImageModel[] = [];
+/** The gateway refused the model list for want of a token (auth.protectQueries): a new token should retry it. */
+let modelsNeedToken = false;
+/** Counts model-list requests, so only the answer to the latest (sent with the latest token) is shown. */
+let modelsRequest = 0;
+let tokenSettle: number | undefined;
 let current: ImageModel | undefined;
 const picked: PickedImage[] = [];
 let running: { controller: AbortController; timer: number } | undefined;
 
+
+/** What goes in the Authorization header; one the header cannot carry is left out, and readForm says why. */
+function accessToken(): string {
+  const token = ui.token.value.trim();
+  return isSendableToken(token) ? token : "";
+}
 
 function rangeText(range: { min: number; max: number; default: number | null }): string {
   const span = `${range.min} to ${range.max}`;
@@ -144,17 +160,34 @@ function renderModels(list: readonly ImageModel[]): void {
 }
 
 async function loadModels(): Promise<void> {
+  const request = ++modelsRequest;
+  const tokenSent = accessToken() !== "";
   setStatus("Loading models…", true);
   try {
-    models = await fetchModels(client);
+    const list = await fetchModels(client);
+    if (request !== modelsRequest) return;
+    modelsNeedToken = false;
+    models = list;
+    clearError();
     renderModels(models);
     setStatus(models.some((model) => model.available) ? "" : "No model is available with the gateway's key.", false);
   } catch (error) {
+    if (request !== modelsRequest) return;
     setStatus("", false);
     ui.model.replaceChildren(el("option", { value: "" }, "Models could not be loaded"));
-    const shown = describeError(error);
+    const shown = describeError(error, { tokenSent });
+    modelsNeedToken = shown.code === "UNAUTHENTICATED";
+    clearError();
     showError({ ...shown, headline: `The list of models could not be loaded. ${shown.headline}` });
+    if (modelsNeedToken) markInvalid(ui.token, true);
   }
+}
+
+/** Retries the model list with a new token, but only when the lack of one is what stopped it. */
+function retryModelsAfter(delay: number): void {
+  window.clearTimeout(tokenSettle);
+  if (!modelsNeedToken || accessToken() === "") return;
+  tokenSettle = window.setTimeout(() => void loadModels(), delay);
 }
 
 
@@ -244,6 +277,11 @@ function isProblem(value: unknown): value is FormProblem {
 }
 
 /** The mutation's input from the form, or the first thing to fix. */
+function tokenProblem(): FormProblem | undefined {
+  if (isSendableToken(ui.token.value.trim())) return undefined;
+  return { message: "The access token can only hold letters, digits and punctuation, with no spaces inside.", element: ui.token };
+}
+
 function readForm(model: ImageModel): GenerateImagesInput | FormProblem {
   const prompt = ui.prompt.value.trim();
   if (prompt === "") return { message: "Write a prompt.", element: ui.prompt };
@@ -281,7 +319,7 @@ function readForm(model: ImageModel): GenerateImagesInput | FormProblem {
     if (isProblem(seed)) return seed;
     if (seed !== undefined) input.seed = seed;
   }
-  return input;
+  return tokenProblem() ?? input;
 }
 
 function setStatus(text: string, busy: boolean): void {
@@ -315,6 +353,16 @@ function showError(shown: ShownError, focus = false): void {
   ui.error.hidden = false;
   if (focus) ui.error.focus();
   else ui.error.scrollIntoView({ block: "nearest" });
+}
+
+function markInvalid(element: HTMLElement, focus: boolean): void {
+  element.setAttribute("aria-invalid", "true");
+  if (focus) element.focus();
+}
+
+/** The form element a server error is about: the one to mark, and to fix. */
+function errorElement(shown: ShownError): HTMLElement | undefined {
+  return shown.code === "UNAUTHENTICATED" ? ui.token : fieldElement(shown.field);
 }
 
 function fieldElement(field: string | undefined): HTMLElement | undefined {
@@ -419,6 +467,18 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
   if (running) return;
   clearError();
   const model = current;
+  if (!model && modelsNeedToken) {
+    // Enter in the token field lands here: try the token on the model list at once.
+    window.clearTimeout(tokenSettle);
+    const problem = tokenProblem();
+    if (problem) {
+      showError({ code: "FORM", headline: problem.message });
+      markInvalid(problem.element, true);
+    } else {
+      await loadModels();
+    }
+    return;
+  }
   if (!model) {
     showError({ code: "FORM", headline: "Choose a model first." }, true);
     return;
@@ -426,14 +486,14 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
   const input = readForm(model);
   if (isProblem(input)) {
     showError({ code: "FORM", headline: input.message });
-    input.element.setAttribute("aria-invalid", "true");
-    input.element.focus();
+    markInvalid(input.element, true);
     return;
   }
 
   const controller = new AbortController();
   const started = performance.now();
   const fileNames = picked.map((image) => image.file.name);
+  const tokenSent = accessToken() !== "";
   const tick = (): void => {
     ui.elapsed.textContent = `${Math.floor((performance.now() - started) / 1000)} s`;
   };
@@ -457,13 +517,14 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
     Object.assign(entry, { thumbnails: payload.images.map((image) => image.url), seed: payload.seed, totalMs: payload.timings.totalMs });
     setStatus(`Done: ${payload.images.length} image${payload.images.length === 1 ? "" : "s"} in ${(payload.timings.totalMs / 1000).toFixed(1)} s.`, false);
   } catch (error) {
-    const shown = controller.signal.aborted ? { code: "CANCELLED", headline: ERROR_SENTENCES.CANCELLED } : describeError(error, fileNames);
+    const shown = controller.signal.aborted ? { code: "CANCELLED", headline: ERROR_SENTENCES.CANCELLED } : describeError(error, { fileNames, tokenSent });
     entry.status = shown.code === "CANCELLED" ? "cancelled" : "failed";
     if (entry.status === "failed") entry.code = shown.code;
     setStatus(entry.status === "cancelled" ? "Cancelled." : "The call failed.", false);
     showError(shown);
-    const target = fieldElement(shown.field);
-    target?.setAttribute("aria-invalid", "true");
+    const target = errorElement(shown);
+    // The headline sends the reader to Access token, so the keyboard goes there too; other refusals are read first.
+    if (target) markInvalid(target, shown.code === "UNAUTHENTICATED");
   } finally {
     window.clearInterval(running.timer);
     running = undefined;
@@ -515,6 +576,12 @@ ui.clearHistory.addEventListener("click", () => {
   history.clear();
   renderHistory();
 });
+ui.token.addEventListener("input", () => {
+  tokens.write(ui.token.value.trim());
+  retryModelsAfter(TOKEN_SETTLE_MS);
+});
+ui.token.addEventListener("change", () => retryModelsAfter(0));
 
+ui.token.value = tokens.read();
 renderHistory();
 void loadModels();
