@@ -4,11 +4,11 @@ import { createAppLogger, REDACTED } from "../src/logging/app-logger.js";
 import { formatDecimalString } from "../src/logging/call-log-record.js";
 import { maskApiKey, redactImageData, redactSecrets, sanitizeMessage } from "../src/logging/mask.js";
 
-const KEY = "sk-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL";
+const KEY = "sk-FAKE-abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
 
 describe("maskApiKey", () => {
   it("shows the first 4 and last 4 characters of a long key", () => {
-    expect(maskApiKey(KEY)).toBe("sk-a****IJKL");
+    expect(maskApiKey(KEY)).toBe("sk-F****CDEF");
   });
 
   it("masks a key of exactly 12 characters as first 4 + last 4", () => {
@@ -32,7 +32,7 @@ describe("redactSecrets", () => {
     const text = `upstream said: invalid key ${KEY} (header "Authorization: Bearer ${KEY}")`;
     const out = redactSecrets(text, [KEY]);
     expect(out).not.toContain(KEY);
-    expect(out).toBe('upstream said: invalid key sk-a****IJKL (header "Authorization: Bearer sk-a****IJKL")');
+    expect(out).toBe('upstream said: invalid key sk-F****CDEF (header "Authorization: Bearer sk-F****CDEF")');
   });
 
   it("masks a Bearer token it was not told about", () => {
@@ -146,8 +146,8 @@ describe("createAppLogger", () => {
     const [line] = lines();
     expect(text()).not.toContain(KEY);
     expect(text()).not.toContain(base64.slice(0, 100));
-    expect(line?.msg).toBe("call failed with Bearer sk-a****IJKL");
+    expect(line?.msg).toBe("call failed with Bearer sk-F****CDEF");
     expect((line?.err as Record<string, unknown>).code).toBe("ERR_NON_2XX_3XX_RESPONSE");
-    expect((line?.err as Record<string, unknown>).message).toBe("upstream refused sk-a****IJKL");
+    expect((line?.err as Record<string, unknown>).message).toBe("upstream refused sk-F****CDEF");
   });
 });
