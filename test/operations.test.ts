@@ -164,4 +164,17 @@ describe("graceful shutdown", () => {
       await simulator.close();
     }
   });
+
+  it("SIGTERM without a key (embedded simulator) exits 0 promptly", async () => {
+    const gateway = await spawnGateway(build.main, { LOG_DIR: path.join(root, "nokey-logs"), DATA_DIR: path.join(root, "nokey-data") });
+    try {
+      const { body } = await postJson<Payload>(`${gateway.url}/graphql`, GENERATE_CACHED, { input: { model: "Qwen/Qwen-Image", prompt: "offline" } });
+      expect(body.errors).toBeUndefined();
+      gateway.child.kill("SIGTERM");
+      const exit = await Promise.race([gateway.exited, new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 10_000))]);
+      expect(exit).toEqual({ code: 0, signal: null });
+    } finally {
+      gateway.child.kill("SIGKILL");
+    }
+  });
 });
