@@ -24,15 +24,6 @@ export interface ModelRegistryOptions {
   onListenerError?: (error: unknown) => void;
 }
 
-export interface UpstreamRefreshOptions {
-  fetchModelIds: () => Promise<string[]>;
-  intervalMs: number;
-  onError: (error: unknown) => void;
-}
-
-// setInterval clamps larger delays to 1 ms (with a warning), which would hammer the upstream.
-const MAX_TIMER_MS = 2_147_483_647;
-
 /**
  * The effective model catalogue: built-in capabilities, overridden or extended by configuration, with
  * availability from SiliconFlow's model list for the configured key. Every read sees one consistent,
@@ -114,48 +105,6 @@ export class ModelRegistry {
     this.upstreamIds = listed;
     this.discoveredOrder = [...kept, ...added];
     this.rebuild(true);
-  }
-
-  /**
-   * Fetches the upstream list once and applies it. A failed fetch (or a malformed result) rejects and
-   * keeps the last known state.
-   */
-  async refreshFromUpstream(fetchModelIds: () => Promise<string[]>): Promise<void> {
-    const ids = await fetchModelIds();
-    this.applyUpstreamList(ids);
-  }
-
-  /**
-   * Refreshes now and every intervalMs; failures go to onError and keep the last known state. A tick
-   * that finds the previous fetch still running is skipped rather than stacked. The timer does not
-   * keep the process alive. Returns the function that stops it; a fetch still running when stopped is
-   * not applied.
-   */
-  startUpstreamRefresh({ fetchModelIds, intervalMs, onError }: UpstreamRefreshOptions): () => void {
-    if (!Number.isFinite(intervalMs) || intervalMs <= 0 || intervalMs > MAX_TIMER_MS) {
-      throw new RangeError(`intervalMs must be between 1 and ${MAX_TIMER_MS}, got ${intervalMs}`);
-    }
-    let stopped = false;
-    let running = false;
-    const tick = async (): Promise<void> => {
-      if (running || stopped) return;
-      running = true;
-      try {
-        const ids = await fetchModelIds();
-        if (!stopped) this.applyUpstreamList(ids);
-      } catch (error) {
-        if (!stopped) reportSafely(onError, error);
-      } finally {
-        running = false;
-      }
-    };
-    void tick();
-    const timer = setInterval(() => void tick(), intervalMs);
-    timer.unref();
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
   }
 
   private isDescribed(id: string): boolean {
