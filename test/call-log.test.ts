@@ -120,6 +120,11 @@ describe("call log lines through the real server", () => {
       expect(line.input_images[i]!.base64_preview).toHaveLength(100);
     });
     expect(line.input_images.map((i) => i.mime_type)).toEqual(["image/png", "image/jpeg", "image/png"]);
+    expect(line.input_images.map((i) => [i.source_format, i.converted])).toEqual([
+      ["png", false],
+      ["jpeg", false],
+      ["png", false],
+    ]);
   });
 
   it("an upstream failure is logged failed with its code, the key never in full", async () => {

@@ -146,6 +146,7 @@ describe("input images are decoded, never trusted by name", () => {
     const sent = dataUrlBytes(h.simulator.received.at(-1)!.body.image);
     expect(sent.mime).toBe("image/png");
     expect((await sharp(sent.bytes).metadata()).format).toBe("png");
+    expect((await h.logLines()).at(-1)!.input_images[0]).toMatchObject({ source_format: "gif", converted: true, mime_type: "image/png" });
   });
 
   it.each([

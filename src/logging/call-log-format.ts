@@ -11,7 +11,15 @@ export interface CallLogMeta {
 }
 
 function inputEntry(image: ImageTrace): InputImageEntry {
-  return { index: image.index, base64_preview: image.base64Preview, size: [image.width, image.height], mime_type: image.mimeType, bytes: image.bytes };
+  return {
+    index: image.index,
+    base64_preview: image.base64Preview,
+    size: [image.width, image.height],
+    mime_type: image.mimeType,
+    bytes: image.bytes,
+    source_format: image.sourceFormat,
+    converted: image.transformed,
+  };
 }
 
 function outputEntry(image: ImageTrace): OutputImageEntry {

@@ -21,8 +21,10 @@ export interface InputImageEntry {
   mime_type: string;
   /** Bytes of the encoded image as sent upstream (not of its base64). */
   bytes: number;
-  /** extra: the client's file name, when the upload carried one. */
-  file_name?: string;
+  /** extra: the format the client uploaded, as decoded (`png`, `gif`, `heif`…). */
+  source_format?: string;
+  /** extra: whether the gateway re-encoded it (orientation, downscaling, or a format SiliconFlow does not take). */
+  converted?: boolean;
 }
 
 /** One output image, as received and stored. */
