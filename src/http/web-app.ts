@@ -1,21 +1,11 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import fastifyStatic, { type SetHeadersResponse } from "@fastify/static";
 import type { FastifyInstance } from "fastify";
-
-/** The folder holding package.json, found from both src/ (tests) and dist/src/ (built). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i += 1) {
-    if (existsSync(path.join(dir, "package.json"))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
-}
+import { PACKAGE_ROOT } from "../version.js";
 
 /** Where `npm run build:web` writes the page. */
-export const WEB_DIST_DIR = path.join(packageRoot(), "web", "dist");
+export const WEB_DIST_DIR = path.join(PACKAGE_ROOT, "web", "dist");
 
 export interface WebAppOptions {
   /** The built page: a folder with index.html and assets/. */
