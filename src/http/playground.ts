@@ -138,7 +138,9 @@ export async function registerPlayground(fastify: FastifyInstance, options: Play
     scope.get(path.slice(0, -1), async (_request, reply) => reply.redirect(path, 301));
   });
 
-  fastify.addHook("onRequest", async (request, reply) => {
-    if (isBrowserVisit(request, options.graphqlPath)) return reply.redirect(path, 302);
+  // A callback hook: an async one would cost every GraphQL request a promise to redirect the odd browser.
+  fastify.addHook("onRequest", (request, reply, done) => {
+    if (isBrowserVisit(request, options.graphqlPath)) reply.redirect(path, 302);
+    else done();
   });
 }

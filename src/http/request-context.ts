@@ -16,9 +16,17 @@ export interface RequestContextOptions {
   monotonicMs: () => number;
 }
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Epoch ms when the request arrived (0 until the onRequest hook ran). */
+    receivedAt: number;
+    /** Monotonic counterpart of `receivedAt`. */
+    receivedAtMono: number;
+  }
+}
+
 /** What the HTTP layer knows about a request (arrival, caller, where URLs point), handed to GraphQL. */
 export class RequestContexts {
-  private readonly arrivals = new WeakMap<FastifyRequest, { wall: number; mono: number }>();
   private readonly tokens: AccessTokens;
   private readonly acceptClientKeys: boolean;
 
@@ -28,17 +36,26 @@ export class RequestContexts {
     this.acceptClientKeys = options.config.auth.allowClientApiKey && options.provider === "SILICONFLOW";
   }
 
-  /** Stamps each request's arrival (the call log's total time runs from here) and echoes its id. */
+  /**
+   * Stamps each request's arrival (the call log's total time runs from here) and echoes its id. The stamp
+   * lives on the request, declared up front so every request keeps one shape: a WeakMap keyed by
+   * request cost every health probe an ephemeron for the garbage collector to trace.
+   */
   track(fastify: FastifyInstance): void {
+    fastify.decorateRequest("receivedAt", 0);
+    fastify.decorateRequest("receivedAtMono", 0);
     fastify.addHook("onRequest", (request, reply, done) => {
-      this.arrivals.set(request, { wall: this.options.now(), mono: this.options.monotonicMs() });
+      request.receivedAt = this.options.now();
+      request.receivedAtMono = this.options.monotonicMs();
       reply.header("x-request-id", request.id);
       done();
     });
   }
 
   private arrivalOf(request: FastifyRequest): { wall: number; mono: number } {
-    return this.arrivals.get(request) ?? { wall: this.options.now(), mono: this.options.monotonicMs() };
+    return request.receivedAt > 0
+      ? { wall: request.receivedAt, mono: request.receivedAtMono }
+      : { wall: this.options.now(), mono: this.options.monotonicMs() };
   }
 
   private callerOf(request: FastifyRequest): Caller {
