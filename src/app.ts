@@ -17,6 +17,7 @@ import { registerWebApp, WEB_DIST_DIR } from "./http/web-app.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
 import { CallRecorder } from "./logging/call-recorder.js";
 import { callLogPlugin } from "./plugins/call-log.plugin.js";
+import { protectQueriesPlugin } from "./plugins/protect-queries.plugin.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.plugin.js";
 import { ConcurrencyGate } from "./services/concurrency-gate.js";
 import { GatewayMetrics } from "./services/metrics.js";
@@ -164,6 +165,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
         maxComplexity: config.limits.maxQueryComplexity,
         maxGenerations: config.limits.maxGenerationsPerRequest,
       }),
+      ...(config.auth.protectQueries && config.auth.tokens.length > 0 ? [protectQueriesPlugin()] : []),
     ],
   });
   await apollo.start();

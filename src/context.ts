@@ -31,5 +31,4 @@ export interface GatewayContext {
   clientIp: string;
   calls: CallBook;
   caller: Caller;
-  queriesNeedToken: boolean;
 }

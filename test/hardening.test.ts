@@ -347,10 +347,21 @@ describe("gateway access", () => {
   it("queries can be protected too", async () => {
     const p = await startHarness({ config: { auth: { tokens: ["team-token-0001"], protectQueries: true } } });
     try {
-      const open = await postJson(p.graphqlUrl, `{ models { id } }`);
-      expect(open.body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-      const withToken = await postJson(p.graphqlUrl, `{ models { id } }`, {}, { authorization: "Bearer team-token-0001" });
-      expect(withToken.body.errors).toBeUndefined();
+      for (const query of [`{ models { id } }`, `{ health { status } }`, `{ model(id: "Qwen/Qwen-Image") { id } }`]) {
+        const open = await postJson(p.graphqlUrl, query);
+        // Refused as a whole before anything runs, as a GraphQL error: 200, no data, the code in the body.
+        expect(open.status, query).toBe(200);
+        expect(open.body.data, query).toBeUndefined();
+        expect(open.body.errors?.[0]?.extensions?.code, query).toBe("UNAUTHENTICATED");
+        const wrong = await postJson(p.graphqlUrl, query, {}, { authorization: "Bearer team-token-0002" });
+        expect(wrong.body.errors?.[0]?.extensions?.code, query).toBe("UNAUTHENTICATED");
+        const withToken = await postJson(p.graphqlUrl, query, {}, { authorization: "Bearer team-token-0001" });
+        expect(withToken.body.errors, query).toBeUndefined();
+      }
+      // The mutation keeps its own check, with its failed call logged.
+      const generate = await postJson(p.graphqlUrl, GENERATE, { input: textToImage });
+      expect(generate.body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+      expect((await p.logLines()).at(-1)).toMatchObject({ status: "failed", error_code: "UNAUTHENTICATED" });
     } finally {
       await p.close();
     }

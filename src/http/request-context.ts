@@ -75,7 +75,7 @@ export class RequestContexts {
 
   contextFor(request: FastifyRequest): GatewayContext {
     const arrival = this.arrivalOf(request);
-    const { config, provider, apiKey, now } = this.options;
+    const { provider, apiKey, now } = this.options;
     return {
       requestId: request.id,
       receivedAt: arrival.wall,
@@ -84,7 +84,6 @@ export class RequestContexts {
       clientIp: request.ip,
       calls: new CallBook(provider, apiKey, now),
       caller: this.callerOf(request),
-      queriesNeedToken: config.auth.protectQueries && this.tokens.required,
     };
   }
 

@@ -1,5 +1,4 @@
-import { protectQueries } from "../schema/access.middleware.js";
-import { FieldResolver, Query, Resolver, UseMiddleware } from "type-graphql";
+import { FieldResolver, Query, Resolver } from "type-graphql";
 import { ImageModel } from "../schema/model.type.js";
 import { Provider } from "../schema/generation.type.js";
 import { Health, HealthStatus } from "../schema/health.type.js";
@@ -19,8 +18,6 @@ export interface HealthResolverDeps {
 }
 
 @Resolver(() => Health)
-// Open by default; with auth.protectQueries a client token is needed here too.
-@UseMiddleware(protectQueries)
 export class HealthResolver {
   constructor(private readonly deps: HealthResolverDeps) {}
 

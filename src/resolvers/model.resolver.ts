@@ -1,5 +1,4 @@
-import { protectQueries } from "../schema/access.middleware.js";
-import { Arg, ID, Query, Resolver, UseMiddleware } from "type-graphql";
+import { Arg, ID, Query, Resolver } from "type-graphql";
 import { GuidanceParameter, ImageModel, ModelKind, ModelSource } from "../schema/model.type.js";
 import type { ImageModelInfo, ModelRegistry } from "../services/model-registry.js";
 
@@ -16,8 +15,6 @@ export function toImageModel(model: ImageModelInfo): ImageModel {
 }
 
 @Resolver(() => ImageModel)
-// Open by default; with auth.protectQueries a client token is needed here too.
-@UseMiddleware(protectQueries)
 export class ModelResolver {
   constructor(private readonly registry: ModelRegistry) {}
 
