@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import fastifyApollo from "@as-integrations/fastify";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/config.schema.js";
 import type { GatewayContext } from "./context.js";
@@ -11,7 +11,7 @@ import { registerErrorHandlers } from "./http/error-handler.js";
 import { registerImageRoute } from "./http/images.route.js";
 import { registerMultipart } from "./http/multipart.js";
 import { RequestContexts } from "./http/request-context.js";
-import { RequestLog, sharedRequestLogger } from "./http/request-log.js";
+import { registerRequestLog } from "./http/request-log.js";
 import { registerPlayground } from "./http/playground.js";
 import { registerWebApp, WEB_DIST_DIR } from "./http/web-app.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
@@ -127,17 +127,14 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   );
 
   const fastify = Fastify({
-    // pino 10's Logger and Fastify's bundled logger type differ only in generics; the instance is compatible.
-    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     trustProxy: config.trustProxy,
-    logController: new RequestLog(),
-    childLoggerFactory: sharedRequestLogger,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
-  registerErrorHandlers(fastify);
+  registerRequestLog(fastify, deps.logger);
+  registerErrorHandlers(fastify, deps.logger);
   if (config.corsOrigins.length > 0) {
     await fastify.register(cors, {
       origin: config.corsOrigins.includes("*") ? true : config.corsOrigins,
@@ -178,7 +175,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
     onRefused: (request, code, message) => contexts.logRefusal(request, code, message),
   });
-  registerImageRoute(fastify, store);
+  registerImageRoute(fastify, store, deps.logger);
   registerWebApp(fastify, { root: WEB_DIST_DIR });
   await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });
   // Liveness: 200 as long as the process serves HTTP, whatever SiliconFlow's state.

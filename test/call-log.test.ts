@@ -208,6 +208,15 @@ describe("call log lines through the real server", () => {
     expect((await stat(h.logDir)).mode & 0o777).toBe(0o700);
   });
 
+  it("at debug, the application log has one line per request, with its id, status and time", async () => {
+    const { headers } = await postJson(h.graphqlUrl, `{ health { status } }`, {}, { "x-request-id": "req-debug-line.7" });
+    expect(headers.get("x-request-id")).toBe("req-debug-line.7");
+    // The line is written when the response has finished, a moment after the client has read it.
+    await expect
+      .poll(() => appLog.map((text) => JSON.parse(text) as Record<string, unknown>).find((line) => line.reqId === "req-debug-line.7"))
+      .toMatchObject({ msg: "request completed", method: "POST", url: "/graphql", statusCode: 200, responseTime: expect.any(Number) });
+  });
+
   it("the application log holds no key, no base64 image and no Authorization header", () => {
     const text = appLog.join("");
     expect(text.length).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import { ErrorCode } from "../services/errors.js";
 import { replyWithGraphQLError } from "./graphql-error-reply.js";
 
@@ -6,7 +7,7 @@ import { replyWithGraphQLError } from "./graphql-error-reply.js";
  * Whatever goes wrong below Apollo (a body that is not JSON, one too large, an unknown content type)
  * answers as GraphQL JSON with a stable code: never an HTML page, a stack or a server path.
  */
-export function registerErrorHandlers(app: FastifyInstance): void {
+export function registerErrorHandlers(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE" || status === 413) {
@@ -19,7 +20,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       const message = error.code?.startsWith("FST_ERR_CTP") ? "The request body is not valid JSON" : "The request is malformed";
       return replyWithGraphQLError(reply, status, ErrorCode.BAD_USER_INPUT, message);
     }
-    request.log.error({ reqId: request.id, err: error }, "unhandled error");
+    logger.error({ reqId: request.id, err: error }, "unhandled error");
     return replyWithGraphQLError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "internal server error");
   });
   app.setNotFoundHandler((_request, reply) =>

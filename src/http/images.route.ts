@@ -1,9 +1,10 @@
 import { createReadStream } from "node:fs";
 import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import type { ImageStore } from "../services/image-store.js";
 
 /** Kept outputs, by content hash: a name never changes meaning, so caches may keep it for good. */
-export function registerImageRoute(app: FastifyInstance, store: ImageStore): void {
+export function registerImageRoute(app: FastifyInstance, store: ImageStore, logger: Logger): void {
   app.get<{ Params: { name: string } }>("/images/:name", async (request, reply) => {
     const found = await store.find(request.params.name);
     if (!found) {
@@ -19,6 +20,9 @@ export function registerImageRoute(app: FastifyInstance, store: ImageStore): voi
       return reply.code(304).send();
     }
     reply.header("content-length", found.bytes);
-    return reply.send(createReadStream(found.path));
+    const file = createReadStream(found.path);
+    // Once the headers are out, Fastify can only cut the connection: say why in the app log.
+    file.once("error", (error) => logger.warn({ reqId: request.id, err: error, image: request.params.name }, "stored image could not be read"));
+    return reply.send(file);
   });
 }

@@ -1,24 +1,19 @@
-import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 
 /**
- * Per-request lines at debug, not info: two redacted lines per request cost more than a whole health
- * probe, and every generation has its line in the call log anyway. Failed requests still log at error.
+ * Fastify is given no logger of its own: with one, it builds and checks a child logger for every request,
+ * which cost a health probe more than the rest of its HTTP handling. The HTTP layer's few lines go to the
+ * app logger with the request id instead, and per-request lines exist only at debug, where this hook is
+ * added; every generation has its line in the call log anyway.
  */
-export class RequestLog extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ reqId: request.id, req: request }, "incoming request");
-  }
-
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error) reply.log.error({ reqId: request.id, res: reply, err: error, responseTime: reply.elapsedTime }, "request errored");
-    else reply.log.debug({ reqId: request.id, res: reply, responseTime: reply.elapsedTime }, "request completed");
-  }
-}
-
-/**
- * Fastify makes a child logger per request only to bind its id; the few lines that need the id name it
- * themselves, so every request shares the one logger instead of allocating and formatting a child.
- */
-export function sharedRequestLogger(logger: FastifyBaseLogger): FastifyBaseLogger {
-  return logger;
+export function registerRequestLog(app: FastifyInstance, logger: Logger): void {
+  if (!logger.isLevelEnabled("debug")) return;
+  app.addHook("onResponse", (request, reply, done) => {
+    logger.debug(
+      { reqId: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime },
+      "request completed",
+    );
+    done();
+  });
 }
