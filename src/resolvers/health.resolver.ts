@@ -1,11 +1,13 @@
 import { FieldResolver, Query, Resolver } from "type-graphql";
 import { ImageModel } from "../schema/model.type.js";
 import { Provider } from "../schema/generation.type.js";
-import { Health, HealthStatus } from "../schema/health.type.js";
+import { Health, HealthStatus, UpstreamHealth } from "../schema/health.type.js";
 import type { Provider as ServiceProvider } from "../services/call-trace.js";
-import type { HealthService } from "../services/health.service.js";
+import type { HealthService, UpstreamHealth as UpstreamSnapshot } from "../services/health.service.js";
 import type { ModelRegistry } from "../services/model-registry.js";
 import { toImageModel } from "./model.resolver.js";
+
+type HealthAnswer = Omit<Health, "models">;
 
 export interface HealthResolverDeps {
   health: HealthService;
@@ -19,23 +21,41 @@ export interface HealthResolverDeps {
 
 @Resolver(() => Health)
 export class HealthResolver {
+  private lastView?: { source: UpstreamSnapshot; view: UpstreamHealth };
+
   constructor(private readonly deps: HealthResolverDeps) {}
 
   @Query(() => Health)
-  async health(): Promise<Omit<Health, "models">> {
-    const upstream = await this.deps.health.upstream();
+  health(): HealthAnswer | Promise<HealthAnswer> {
+    // No promise while the probe is fresh: load balancers poll this many times per probe.
+    const fresh = this.deps.health.fresh();
+    return fresh ? this.answer(fresh) : this.deps.health.upstream().then((upstream) => this.answer(upstream));
+  }
+
+  private answer(upstream: UpstreamSnapshot): HealthAnswer {
     return {
       status: this.deps.isDraining() ? HealthStatus.DOWN : HealthStatus[upstream.state],
       provider: Provider[this.deps.provider],
       version: this.deps.version,
       uptimeSeconds: (this.deps.now() - this.deps.startedAt) / 1000,
-      upstream: {
-        reachable: upstream.reachable,
-        latencyMs: upstream.latencyMs === null ? null : Math.round(upstream.latencyMs * 1000) / 1000,
-        checkedAt: new Date(upstream.checkedAt).toISOString(),
-        error: upstream.error,
-      },
+      upstream: this.viewOf(upstream),
     };
+  }
+
+  /** One view per probe result, not per request: load balancers poll this many times per probe. */
+  private viewOf(upstream: UpstreamSnapshot): UpstreamHealth {
+    if (this.lastView?.source !== upstream) {
+      this.lastView = {
+        source: upstream,
+        view: {
+          reachable: upstream.reachable,
+          latencyMs: upstream.latencyMs === null ? null : Math.round(upstream.latencyMs * 1000) / 1000,
+          checkedAt: new Date(upstream.checkedAt).toISOString(),
+          error: upstream.error,
+        },
+      };
+    }
+    return this.lastView.view;
   }
 
   /** Only when asked for: a load balancer polling `{ health { status } }` should not pay for the model list. */

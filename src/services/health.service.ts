@@ -59,8 +59,12 @@ export class HealthService {
   }
 
   async upstream(): Promise<UpstreamHealth> {
-    if (this.last && this.now() - this.last.checkedAt < this.options.cacheMs) return this.last;
-    return this.check();
+    return this.fresh() ?? this.check();
+  }
+
+  /** The last probe while it is fresh, else null: lets a caller answer without waiting on a promise. */
+  fresh(): UpstreamHealth | null {
+    return this.last && this.now() - this.last.checkedAt < this.options.cacheMs ? this.last : null;
   }
 
   /** Probes now (sharing a probe already under way). */
