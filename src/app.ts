@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import fastifyApollo from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -17,6 +17,7 @@ import { registerWebApp, WEB_DIST_DIR } from "./http/web-app.js";
 import type { CallLogWriter } from "./logging/call-log-writer.js";
 import { CallRecorder } from "./logging/call-recorder.js";
 import { callLogPlugin } from "./plugins/call-log.plugin.js";
+import { noStorePlugin } from "./plugins/no-store.plugin.js";
 import { protectQueriesPlugin } from "./plugins/protect-queries.plugin.js";
 import { queryLimitsPlugin } from "./plugins/query-limits.plugin.js";
 import { ConcurrencyGate } from "./services/concurrency-gate.js";
@@ -156,6 +157,8 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     introspection: config.introspection ?? !config.production,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin(),
       callLogPlugin(recorder),
       queryLimitsPlugin(schema, {
         maxDepth: config.limits.maxQueryDepth,

@@ -93,6 +93,17 @@ describe("validation against the model's capabilities, before any upstream call"
     for (const absent of ["cfg", "guidance_scale", "batch_size", "image"]) expect(sent).not.toHaveProperty(absent);
   });
 
+  it("no GraphQL answer may be stored by a cache: queries, generations and refusals", async () => {
+    const answers = [
+      await postJson(h.graphqlUrl, `{ health { status } }`),
+      await postJson(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "x" } }),
+      await postJson(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "" } }),
+      await postJson(h.graphqlUrl, `{ nope }`),
+    ];
+    expect(answers[2]!.body.errors).toBeDefined();
+    for (const { headers } of answers) expect(headers.get("cache-control")).toBe("no-store");
+  });
+
   it("lists the models with what a UI needs", async () => {
     const { body } = await postJson<{ models: ModelRow[] }>(h.graphqlUrl, MODELS);
     expect(body.errors).toBeUndefined();
