@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 
 /**
  * Fastify is given no logger of its own: with one, it builds and checks a child logger for every request,
- * which cost a health probe more than the rest of its HTTP handling. The HTTP layer's few lines go to the
+ * even when nothing is logged, and every health probe paid for it. The HTTP layer's few lines go to the
  * app logger with the request id instead, and per-request lines exist only at debug, where this hook is
  * added; every generation has its line in the call log anyway.
  */
