@@ -1,74 +1,21 @@
 import "./styles.css";
 import { createClient, fetchModels, generateImages, type GenerateImagesInput, type GenerateImagesPayload, type ImageModel } from "./api.js";
-import { byId, el } from "./dom.js";
+import { el } from "./dom.js";
+import { ui } from "./elements.js";
 import { describeError, ERROR_SENTENCES, type ShownError } from "./errors.js";
 import { ACCEPT_ATTRIBUTE, fileProblem, formatBytes, FORMAT_NAMES, MAX_UPLOAD_BYTES } from "./files.js";
 import { browserStorage, CallHistory, excerpt, type HistoryEntry } from "./history.js";
+import { createPageState } from "./state.js";
 import { isSendableToken, tabStorage, TokenStore } from "./token.js";
 
 const MAX_SEED = 9_999_999_999;
 /** Pause in typing before a token is tried on the model list, so a half-typed one is not sent per keystroke. */
 const TOKEN_SETTLE_MS = 600;
 
-const ui = {
-  form: byId("generate-form", HTMLFormElement),
-  model: byId("model", HTMLSelectElement),
-  modelHelp: byId("model-help", HTMLElement),
-  imagesField: byId("images-field", HTMLFieldSetElement),
-  imagesRequired: byId("images-required", HTMLElement),
-  fileInput: byId("images", HTMLInputElement),
-  dropzone: byId("dropzone", HTMLButtonElement),
-  imagesHint: byId("images-hint", HTMLElement),
-  imagesProblems: byId("images-problems", HTMLElement),
-  previews: byId("previews", HTMLOListElement),
-  prompt: byId("prompt", HTMLTextAreaElement),
-  negativeField: byId("negative-field", HTMLElement),
-  negative: byId("negative-prompt", HTMLTextAreaElement),
-  sizeField: byId("size-field", HTMLElement),
-  size: byId("image-size", HTMLSelectElement),
-  batchField: byId("batch-field", HTMLElement),
-  batch: byId("batch-size", HTMLInputElement),
-  batchHint: byId("batch-hint", HTMLElement),
-  guidanceField: byId("guidance-field", HTMLElement),
-  guidanceLabel: byId("guidance-label", HTMLLabelElement),
-  guidance: byId("guidance", HTMLInputElement),
-  guidanceHint: byId("guidance-hint", HTMLElement),
-  stepsField: byId("steps-field", HTMLElement),
-  steps: byId("steps", HTMLInputElement),
-  stepsHint: byId("steps-hint", HTMLElement),
-  seedField: byId("seed-field", HTMLElement),
-  seed: byId("seed", HTMLInputElement),
-  token: byId("access-token", HTMLInputElement),
-  submit: byId("submit", HTMLButtonElement),
-  cancel: byId("cancel", HTMLButtonElement),
-  status: byId("status", HTMLElement),
-  statusText: byId("status-text", HTMLElement),
-  elapsed: byId("elapsed", HTMLElement),
-  error: byId("error", HTMLElement),
-  resultsSummary: byId("results-summary", HTMLElement),
-  results: byId("results", HTMLUListElement),
-  history: byId("history", HTMLOListElement),
-  clearHistory: byId("clear-history", HTMLButtonElement),
-};
-
-interface PickedImage {
-  file: File;
-  /** Object URL of the preview; revoked when the image leaves the list. */
-  url: string;
-}
-
 const client = createClient("/graphql", accessToken);
 const history = new CallHistory(browserStorage());
 const tokens = new TokenStore(tabStorage());
-let models: ImageModel[] = [];
-/** The gateway refused the model list for want of a token (auth.protectQueries): a new token should retry it. */
-let modelsNeedToken = false;
-/** Counts model-list requests, so only the answer to the latest (sent with the latest token) is shown. */
-let modelsRequest = 0;
-let tokenSettle: number | undefined;
-let current: ImageModel | undefined;
-const picked: PickedImage[] = [];
-let running: { controller: AbortController; timer: number } | undefined;
+const state = createPageState();
 
 
 /** What goes in the Authorization header; one the header cannot carry is left out, and readForm says why. */
@@ -98,7 +45,7 @@ function setNumberInput(input: HTMLInputElement, range: { min: number; max: numb
 }
 
 function applyModel(model: ImageModel | undefined): void {
-  current = model;
+  state.current = model;
   if (!model) {
     ui.modelHelp.textContent = "";
     return;
@@ -160,34 +107,34 @@ function renderModels(list: readonly ImageModel[]): void {
 }
 
 async function loadModels(): Promise<void> {
-  const request = ++modelsRequest;
+  const request = ++state.modelsRequest;
   const tokenSent = accessToken() !== "";
   setStatus("Loading models…", true);
   try {
     const list = await fetchModels(client);
-    if (request !== modelsRequest) return;
-    modelsNeedToken = false;
-    models = list;
+    if (request !== state.modelsRequest) return;
+    state.modelsNeedToken = false;
+    state.models = list;
     clearError();
-    renderModels(models);
-    setStatus(models.some((model) => model.available) ? "" : "No model is available with the gateway's key.", false);
+    renderModels(state.models);
+    setStatus(state.models.some((model) => model.available) ? "" : "No model is available with the gateway's key.", false);
   } catch (error) {
-    if (request !== modelsRequest) return;
+    if (request !== state.modelsRequest) return;
     setStatus("", false);
     ui.model.replaceChildren(el("option", { value: "" }, "Models could not be loaded"));
     const shown = describeError(error, { tokenSent });
-    modelsNeedToken = shown.code === "UNAUTHENTICATED";
+    state.modelsNeedToken = shown.code === "UNAUTHENTICATED";
     clearError();
     showError({ ...shown, headline: `The list of models could not be loaded. ${shown.headline}` });
-    if (modelsNeedToken) markInvalid(ui.token, true);
+    if (state.modelsNeedToken) markInvalid(ui.token, true);
   }
 }
 
 /** Retries the model list with a new token, but only when the lack of one is what stopped it. */
 function retryModelsAfter(delay: number): void {
-  window.clearTimeout(tokenSettle);
-  if (!modelsNeedToken || accessToken() === "") return;
-  tokenSettle = window.setTimeout(() => void loadModels(), delay);
+  window.clearTimeout(state.tokenSettle);
+  if (!state.modelsNeedToken || accessToken() === "") return;
+  state.tokenSettle = window.setTimeout(() => void loadModels(), delay);
 }
 
 
@@ -196,9 +143,9 @@ function renderProblems(problems: readonly string[]): void {
 }
 
 function renderPreviews(): void {
-  const max = current?.maxInputImages ?? 0;
+  const max = state.current?.maxInputImages ?? 0;
   ui.previews.replaceChildren(
-    ...picked.map((image, index) => {
+    ...state.picked.map((image, index) => {
       const remove = el("button", { type: "button", class: "button button--small", "aria-label": `Remove ${image.file.name}` }, "Remove");
       remove.addEventListener("click", () => removeImage(index));
       const dimensions = el("span", { class: "preview__dims" });
@@ -225,20 +172,20 @@ function renderPreviews(): void {
       );
     }),
   );
-  ui.dropzone.disabled = running !== undefined;
+  ui.dropzone.disabled = state.running !== undefined;
 }
 
 function addFiles(files: Iterable<File>): void {
-  const max = current?.maxInputImages ?? 0;
+  const max = state.current?.maxInputImages ?? 0;
   const problems: string[] = [];
   for (const file of files) {
     const problem = fileProblem(file);
     if (problem) {
       problems.push(problem);
-    } else if (picked.length >= max) {
-      problems.push(`${file.name} was left out: ${current?.displayName ?? "this model"} takes at most ${max} image${max === 1 ? "" : "s"}.`);
+    } else if (state.picked.length >= max) {
+      problems.push(`${file.name} was left out: ${state.current?.displayName ?? "this model"} takes at most ${max} image${max === 1 ? "" : "s"}.`);
     } else {
-      picked.push({ file, url: URL.createObjectURL(file) });
+      state.picked.push({ file, url: URL.createObjectURL(file) });
     }
   }
   renderProblems(problems);
@@ -246,7 +193,7 @@ function addFiles(files: Iterable<File>): void {
 }
 
 function removeImage(index: number): void {
-  const [gone] = picked.splice(index, 1);
+  const [gone] = state.picked.splice(index, 1);
   if (gone) URL.revokeObjectURL(gone.url);
   renderProblems([]);
   renderPreviews();
@@ -288,13 +235,13 @@ function readForm(model: ImageModel): GenerateImagesInput | FormProblem {
   const input: GenerateImagesInput = { model: model.id, prompt };
 
   if (model.maxInputImages > 0) {
-    if (picked.length < model.minInputImages) {
+    if (state.picked.length < model.minInputImages) {
       return { message: `${model.displayName} needs at least ${model.minInputImages} input image${model.minInputImages === 1 ? "" : "s"}.`, element: ui.dropzone };
     }
-    if (picked.length > model.maxInputImages) {
-      return { message: `${model.displayName} takes at most ${model.maxInputImages} input images: remove ${picked.length - model.maxInputImages}.`, element: ui.dropzone };
+    if (state.picked.length > model.maxInputImages) {
+      return { message: `${model.displayName} takes at most ${model.maxInputImages} input images: remove ${state.picked.length - model.maxInputImages}.`, element: ui.dropzone };
     }
-    if (picked.length > 0) input.images = picked.map((image) => image.file);
+    if (state.picked.length > 0) input.images = state.picked.map((image) => image.file);
   }
   if (model.negativePrompt && ui.negative.value.trim() !== "") input.negativePrompt = ui.negative.value.trim();
   if (model.imageSizes.length > 0 && ui.size.value) input.imageSize = ui.size.value;
@@ -330,7 +277,7 @@ function setStatus(text: string, busy: boolean): void {
 function setBusy(busy: boolean): void {
   ui.form.setAttribute("aria-busy", String(busy));
   ui.submit.disabled = busy;
-  ui.model.disabled = busy || models.length === 0;
+  ui.model.disabled = busy || state.models.length === 0;
   ui.dropzone.disabled = busy;
   ui.cancel.hidden = !busy;
   ui.submit.textContent = busy ? "Generating…" : "Generate";
@@ -464,12 +411,12 @@ function renderHistory(): void {
 
 async function onSubmit(event: SubmitEvent): Promise<void> {
   event.preventDefault();
-  if (running) return;
+  if (state.running) return;
   clearError();
-  const model = current;
-  if (!model && modelsNeedToken) {
+  const model = state.current;
+  if (!model && state.modelsNeedToken) {
     // Enter in the token field lands here: try the token on the model list at once.
-    window.clearTimeout(tokenSettle);
+    window.clearTimeout(state.tokenSettle);
     const problem = tokenProblem();
     if (problem) {
       showError({ code: "FORM", headline: problem.message });
@@ -492,13 +439,13 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
 
   const controller = new AbortController();
   const started = performance.now();
-  const fileNames = picked.map((image) => image.file.name);
+  const fileNames = state.picked.map((image) => image.file.name);
   const tokenSent = accessToken() !== "";
   const tick = (): void => {
     ui.elapsed.textContent = `${Math.floor((performance.now() - started) / 1000)} s`;
   };
   tick();
-  running = { controller, timer: window.setInterval(tick, 1000) };
+  state.running = { controller, timer: window.setInterval(tick, 1000) };
   setBusy(true);
   setStatus(`Generating with ${model.displayName}. This can take a minute.`, true);
   // Not crypto.randomUUID(): it exists only in secure contexts, and the gateway is often reached over plain http.
@@ -526,8 +473,8 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
     // The headline sends the reader to Access token, so the keyboard goes there too; other refusals are read first.
     if (target) markInvalid(target, shown.code === "UNAUTHENTICATED");
   } finally {
-    window.clearInterval(running.timer);
-    running = undefined;
+    window.clearInterval(state.running.timer);
+    state.running = undefined;
     ui.elapsed.textContent = "";
     setBusy(false);
     history.add(entry);
@@ -539,7 +486,7 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
 ui.fileInput.accept = ACCEPT_ATTRIBUTE;
 ui.model.addEventListener("change", () => {
   clearError();
-  applyModel(models.find((model) => model.id === ui.model.value));
+  applyModel(state.models.find((model) => model.id === ui.model.value));
 });
 ui.dropzone.addEventListener("click", () => ui.fileInput.click());
 ui.fileInput.addEventListener("change", () => {
@@ -553,13 +500,13 @@ ui.dropzone.addEventListener("dragenter", (event) => {
 });
 ui.dropzone.addEventListener("dragover", (event) => {
   event.preventDefault();
-  if (event.dataTransfer) event.dataTransfer.dropEffect = running ? "none" : "copy";
+  if (event.dataTransfer) event.dataTransfer.dropEffect = state.running ? "none" : "copy";
 });
 ui.dropzone.addEventListener("dragleave", () => ui.dropzone.classList.remove("is-over"));
 ui.dropzone.addEventListener("drop", (event) => {
   event.preventDefault();
   ui.dropzone.classList.remove("is-over");
-  if (!running) addFiles(Array.from(event.dataTransfer?.files ?? []));
+  if (!state.running) addFiles(Array.from(event.dataTransfer?.files ?? []));
 });
 // A file dropped beside the zone would otherwise make the browser leave the page and lose the form.
 for (const type of ["dragover", "drop"] as const) {
@@ -568,9 +515,9 @@ for (const type of ["dragover", "drop"] as const) {
   });
 }
 ui.form.addEventListener("submit", (event) => void onSubmit(event));
-ui.cancel.addEventListener("click", () => running?.controller.abort());
+ui.cancel.addEventListener("click", () => state.running?.controller.abort());
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && running) running.controller.abort();
+  if (event.key === "Escape" && state.running) state.running.controller.abort();
 });
 ui.clearHistory.addEventListener("click", () => {
   history.clear();
