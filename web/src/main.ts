@@ -1,14 +1,16 @@
 import "./styles.css";
-import { createClient, fetchModels, generateImages, type GenerateImagesInput, type GenerateImagesPayload, type ImageModel } from "./api.js";
+import { createClient, fetchModels, generateImages, type GenerateImagesPayload, type ImageModel } from "./api.js";
 import { el } from "./dom.js";
 import { ui } from "./elements.js";
-import { describeError, ERROR_SENTENCES, type ShownError } from "./errors.js";
+import { clearError, markInvalid, showError } from "./error-panel.js";
+import { describeError, ERROR_SENTENCES } from "./errors.js";
+import { accessToken, errorElement, isProblem, readForm, tokenProblem } from "./form.js";
 import { ACCEPT_ATTRIBUTE, fileProblem, formatBytes, FORMAT_NAMES, MAX_UPLOAD_BYTES } from "./files.js";
 import { browserStorage, CallHistory, excerpt, type HistoryEntry } from "./history.js";
 import { createPageState } from "./state.js";
-import { isSendableToken, tabStorage, TokenStore } from "./token.js";
+import { setBusy, setStatus } from "./status.js";
+import { tabStorage, TokenStore } from "./token.js";
 
-const MAX_SEED = 9_999_999_999;
 /** Pause in typing before a token is tried on the model list, so a half-typed one is not sent per keystroke. */
 const TOKEN_SETTLE_MS = 600;
 
@@ -16,13 +18,6 @@ const client = createClient("/graphql", accessToken);
 const history = new CallHistory(browserStorage());
 const tokens = new TokenStore(tabStorage());
 const state = createPageState();
-
-
-/** What goes in the Authorization header; one the header cannot carry is left out, and readForm says why. */
-function accessToken(): string {
-  const token = ui.token.value.trim();
-  return isSendableToken(token) ? token : "";
-}
 
 function rangeText(range: { min: number; max: number; default: number | null }): string {
   const span = `${range.min} to ${range.max}`;
@@ -137,7 +132,6 @@ function retryModelsAfter(delay: number): void {
   state.tokenSettle = window.setTimeout(() => void loadModels(), delay);
 }
 
-
 function renderProblems(problems: readonly string[]): void {
   ui.imagesProblems.replaceChildren(...problems.map((problem) => el("p", { class: "field-problem" }, problem)));
 }
@@ -200,134 +194,6 @@ function removeImage(index: number): void {
   // Keep the keyboard where it was: on the next Remove button, or back on the drop zone.
   const buttons = ui.previews.querySelectorAll("button");
   (buttons[Math.min(index, buttons.length - 1)] ?? ui.dropzone).focus();
-}
-
-
-interface FormProblem {
-  message: string;
-  element: HTMLElement;
-}
-
-function numberFrom(input: HTMLInputElement, name: string, range: { min: number; max: number }, integer: boolean): number | undefined | FormProblem {
-  const text = input.value.trim();
-  if (text === "") return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    return { message: `${name} must be ${integer ? "a whole number" : "a number"}.`, element: input };
-  }
-  if (value < range.min || value > range.max) return { message: `${name} must be between ${range.min} and ${range.max}.`, element: input };
-  return value;
-}
-
-function isProblem(value: unknown): value is FormProblem {
-  return typeof value === "object" && value !== null && "message" in value;
-}
-
-/** The mutation's input from the form, or the first thing to fix. */
-function tokenProblem(): FormProblem | undefined {
-  if (isSendableToken(ui.token.value.trim())) return undefined;
-  return { message: "The access token can only hold letters, digits and punctuation, with no spaces inside.", element: ui.token };
-}
-
-function readForm(model: ImageModel): GenerateImagesInput | FormProblem {
-  const prompt = ui.prompt.value.trim();
-  if (prompt === "") return { message: "Write a prompt.", element: ui.prompt };
-  const input: GenerateImagesInput = { model: model.id, prompt };
-
-  if (model.maxInputImages > 0) {
-    if (state.picked.length < model.minInputImages) {
-      return { message: `${model.displayName} needs at least ${model.minInputImages} input image${model.minInputImages === 1 ? "" : "s"}.`, element: ui.dropzone };
-    }
-    if (state.picked.length > model.maxInputImages) {
-      return { message: `${model.displayName} takes at most ${model.maxInputImages} input images: remove ${state.picked.length - model.maxInputImages}.`, element: ui.dropzone };
-    }
-    if (state.picked.length > 0) input.images = state.picked.map((image) => image.file);
-  }
-  if (model.negativePrompt && ui.negative.value.trim() !== "") input.negativePrompt = ui.negative.value.trim();
-  if (model.imageSizes.length > 0 && ui.size.value) input.imageSize = ui.size.value;
-
-  if (model.maxBatchSize > 1) {
-    const batch = numberFrom(ui.batch, "Number of images", { min: 1, max: model.maxBatchSize }, true);
-    if (isProblem(batch)) return batch;
-    if (batch !== undefined) input.batchSize = batch;
-  }
-  if (model.guidance !== "NONE" && model.guidanceRange) {
-    const name = model.guidance === "CFG" ? "CFG" : "Guidance scale";
-    const guidance = numberFrom(ui.guidance, name, model.guidanceRange, false);
-    if (isProblem(guidance)) return guidance;
-    if (guidance !== undefined) input[model.guidance === "CFG" ? "cfg" : "guidanceScale"] = guidance;
-  }
-  const steps = numberFrom(ui.steps, "Steps", model.steps, true);
-  if (isProblem(steps)) return steps;
-  if (steps !== undefined) input.numInferenceSteps = steps;
-
-  if (model.acceptsSeed && ui.seed.value.trim() !== "") {
-    const seed = numberFrom(ui.seed, "Seed", { min: 0, max: MAX_SEED }, true);
-    if (isProblem(seed)) return seed;
-    if (seed !== undefined) input.seed = seed;
-  }
-  return tokenProblem() ?? input;
-}
-
-function setStatus(text: string, busy: boolean): void {
-  ui.statusText.textContent = text;
-  ui.status.classList.toggle("is-busy", busy);
-}
-
-function setBusy(busy: boolean): void {
-  ui.form.setAttribute("aria-busy", String(busy));
-  ui.submit.disabled = busy;
-  ui.model.disabled = busy || state.models.length === 0;
-  ui.dropzone.disabled = busy;
-  ui.cancel.hidden = !busy;
-  ui.submit.textContent = busy ? "Generating…" : "Generate";
-}
-
-function clearError(): void {
-  ui.error.hidden = true;
-  ui.error.replaceChildren();
-  for (const element of ui.form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
-}
-
-function showError(shown: ShownError, focus = false): void {
-  const details: Node[] = [el("p", { class: "error__headline" }, shown.headline)];
-  if (shown.serverMessage && shown.serverMessage !== shown.headline) {
-    details.push(el("p", { class: "error__message" }, "The gateway said: ", el("q", {}, shown.serverMessage)));
-  }
-  const facts = [`Code ${shown.code}`, shown.field ? `field ${shown.field}` : null].filter(Boolean).join(" · ");
-  details.push(el("p", { class: "error__code" }, facts));
-  ui.error.replaceChildren(...details);
-  ui.error.hidden = false;
-  if (focus) ui.error.focus();
-  else ui.error.scrollIntoView({ block: "nearest" });
-}
-
-function markInvalid(element: HTMLElement, focus: boolean): void {
-  element.setAttribute("aria-invalid", "true");
-  if (focus) element.focus();
-}
-
-/** The form element a server error is about: the one to mark, and to fix. */
-function errorElement(shown: ShownError): HTMLElement | undefined {
-  return shown.code === "UNAUTHENTICATED" ? ui.token : fieldElement(shown.field);
-}
-
-function fieldElement(field: string | undefined): HTMLElement | undefined {
-  if (!field) return undefined;
-  if (field.startsWith("input.images")) return ui.dropzone;
-  const key = field.replace(/^input\./, "");
-  const byName: Record<string, HTMLElement> = {
-    prompt: ui.prompt,
-    negativePrompt: ui.negative,
-    imageSize: ui.size,
-    batchSize: ui.batch,
-    seed: ui.seed,
-    numInferenceSteps: ui.steps,
-    guidanceScale: ui.guidance,
-    cfg: ui.guidance,
-    model: ui.model,
-  };
-  return byName[key];
 }
 
 function renderResults(payload: GenerateImagesPayload, prompt: string): void {
@@ -430,7 +296,7 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
     showError({ code: "FORM", headline: "Choose a model first." }, true);
     return;
   }
-  const input = readForm(model);
+  const input = readForm(model, state.picked);
   if (isProblem(input)) {
     showError({ code: "FORM", headline: input.message });
     markInvalid(input.element, true);
@@ -446,7 +312,7 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
   };
   tick();
   state.running = { controller, timer: window.setInterval(tick, 1000) };
-  setBusy(true);
+  setBusy(true, state.models.length > 0);
   setStatus(`Generating with ${model.displayName}. This can take a minute.`, true);
   // Not crypto.randomUUID(): it exists only in secure contexts, and the gateway is often reached over plain http.
   const entry: HistoryEntry = {
@@ -476,12 +342,11 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
     window.clearInterval(state.running.timer);
     state.running = undefined;
     ui.elapsed.textContent = "";
-    setBusy(false);
+    setBusy(false, state.models.length > 0);
     history.add(entry);
     renderHistory();
   }
 }
-
 
 ui.fileInput.accept = ACCEPT_ATTRIBUTE;
 ui.model.addEventListener("change", () => {
