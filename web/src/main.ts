@@ -1,12 +1,14 @@
 import "./styles.css";
-import { createClient, fetchModels, generateImages, type GenerateImagesPayload, type ImageModel } from "./api.js";
+import { createClient, generateImages, type GenerateImagesPayload } from "./api.js";
 import { el } from "./dom.js";
 import { ui } from "./elements.js";
 import { clearError, markInvalid, showError } from "./error-panel.js";
 import { describeError, ERROR_SENTENCES } from "./errors.js";
 import { accessToken, errorElement, isProblem, readForm, tokenProblem } from "./form.js";
-import { ACCEPT_ATTRIBUTE, fileProblem, formatBytes, FORMAT_NAMES, MAX_UPLOAD_BYTES } from "./files.js";
+import { ACCEPT_ATTRIBUTE, formatBytes } from "./files.js";
+import { addFiles } from "./image-picker.js";
 import { browserStorage, CallHistory, excerpt, type HistoryEntry } from "./history.js";
+import { chooseModel, loadModels, retryModelsAfter } from "./models.js";
 import { createPageState } from "./state.js";
 import { setBusy, setStatus } from "./status.js";
 import { tabStorage, TokenStore } from "./token.js";
@@ -18,183 +20,6 @@ const client = createClient("/graphql", accessToken);
 const history = new CallHistory(browserStorage());
 const tokens = new TokenStore(tabStorage());
 const state = createPageState();
-
-function rangeText(range: { min: number; max: number; default: number | null }): string {
-  const span = `${range.min} to ${range.max}`;
-  return range.default === null ? `${span}.` : `${span}; default ${range.default}.`;
-}
-
-function imageCountText(model: ImageModel): string {
-  const { minInputImages: min, maxInputImages: max } = model;
-  const plural = max === 1 ? "" : "s";
-  if (max === 0) return "no input images";
-  if (min === 0) return `up to ${max} optional input image${plural}`;
-  return `${min === max ? max : `${min} to ${max}`} input image${plural}`;
-}
-
-function setNumberInput(input: HTMLInputElement, range: { min: number; max: number; default: number | null }): void {
-  input.min = String(range.min);
-  input.max = String(range.max);
-  input.value = range.default === null ? "" : String(range.default);
-  input.placeholder = range.default === null ? "" : String(range.default);
-}
-
-function applyModel(model: ImageModel | undefined): void {
-  state.current = model;
-  if (!model) {
-    ui.modelHelp.textContent = "";
-    return;
-  }
-  const guidanceName = model.guidance === "CFG" ? "CFG" : "guidance scale";
-  ui.modelHelp.textContent = [
-    model.kind === "IMAGE_EDIT" ? "Image editing" : "Text to image",
-    imageCountText(model),
-    model.maxBatchSize > 1 ? `up to ${model.maxBatchSize} images per call` : "one image per call",
-    model.guidance === "NONE" ? "no guidance setting" : guidanceName,
-  ].join(" · ");
-
-  ui.imagesField.hidden = model.maxInputImages === 0;
-  ui.imagesRequired.hidden = model.minInputImages === 0;
-  ui.imagesHint.textContent =
-    `${model.minInputImages === 0 ? "Up to" : model.minInputImages === model.maxInputImages ? "Exactly" : `${model.minInputImages} to`} ` +
-    `${model.maxInputImages} image${model.maxInputImages === 1 ? "" : "s"}${model.maxInputImages > 1 ? ", sent in this order" : ""}; ` +
-    `${FORMAT_NAMES}; up to ${formatBytes(MAX_UPLOAD_BYTES)} each.`;
-
-  ui.negativeField.hidden = !model.negativePrompt;
-
-  ui.sizeField.hidden = model.imageSizes.length === 0;
-  ui.size.replaceChildren(
-    ...model.imageSizes.map((size) => el("option", { value: size, selected: size === model.defaultImageSize }, size.replace("x", " × "))),
-  );
-
-  ui.batchField.hidden = model.maxBatchSize <= 1;
-  ui.batch.max = String(model.maxBatchSize);
-  ui.batch.value = "1";
-  ui.batchHint.textContent = `1 to ${model.maxBatchSize}.`;
-
-  ui.guidanceField.hidden = model.guidance === "NONE" || model.guidanceRange === null;
-  ui.guidanceLabel.textContent = model.guidance === "CFG" ? "CFG" : "Guidance scale";
-  if (model.guidanceRange) {
-    setNumberInput(ui.guidance, model.guidanceRange);
-    ui.guidanceHint.textContent = rangeText(model.guidanceRange);
-  }
-
-  setNumberInput(ui.steps, model.steps);
-  ui.stepsHint.textContent = rangeText(model.steps);
-
-  ui.seedField.hidden = !model.acceptsSeed;
-  renderPreviews();
-}
-
-function renderModels(list: readonly ImageModel[]): void {
-  const options = list.map((model) =>
-    el(
-      "option",
-      { value: model.id, disabled: !model.available },
-      model.available ? model.displayName : `${model.displayName} (not available with the gateway's key)`,
-    ),
-  );
-  ui.model.replaceChildren(...options);
-  const first = list.find((model) => model.available);
-  ui.model.value = first?.id ?? "";
-  ui.model.disabled = list.length === 0;
-  applyModel(first);
-}
-
-async function loadModels(): Promise<void> {
-  const request = ++state.modelsRequest;
-  const tokenSent = accessToken() !== "";
-  setStatus("Loading models…", true);
-  try {
-    const list = await fetchModels(client);
-    if (request !== state.modelsRequest) return;
-    state.modelsNeedToken = false;
-    state.models = list;
-    clearError();
-    renderModels(state.models);
-    setStatus(state.models.some((model) => model.available) ? "" : "No model is available with the gateway's key.", false);
-  } catch (error) {
-    if (request !== state.modelsRequest) return;
-    setStatus("", false);
-    ui.model.replaceChildren(el("option", { value: "" }, "Models could not be loaded"));
-    const shown = describeError(error, { tokenSent });
-    state.modelsNeedToken = shown.code === "UNAUTHENTICATED";
-    clearError();
-    showError({ ...shown, headline: `The list of models could not be loaded. ${shown.headline}` });
-    if (state.modelsNeedToken) markInvalid(ui.token, true);
-  }
-}
-
-/** Retries the model list with a new token, but only when the lack of one is what stopped it. */
-function retryModelsAfter(delay: number): void {
-  window.clearTimeout(state.tokenSettle);
-  if (!state.modelsNeedToken || accessToken() === "") return;
-  state.tokenSettle = window.setTimeout(() => void loadModels(), delay);
-}
-
-function renderProblems(problems: readonly string[]): void {
-  ui.imagesProblems.replaceChildren(...problems.map((problem) => el("p", { class: "field-problem" }, problem)));
-}
-
-function renderPreviews(): void {
-  const max = state.current?.maxInputImages ?? 0;
-  ui.previews.replaceChildren(
-    ...state.picked.map((image, index) => {
-      const remove = el("button", { type: "button", class: "button button--small", "aria-label": `Remove ${image.file.name}` }, "Remove");
-      remove.addEventListener("click", () => removeImage(index));
-      const dimensions = el("span", { class: "preview__dims" });
-      const thumbnail = el("img", { src: image.url, alt: `Preview of ${image.file.name}`, class: "preview__img" });
-      thumbnail.addEventListener("load", () => {
-        dimensions.textContent = ` · ${thumbnail.naturalWidth} × ${thumbnail.naturalHeight}`;
-      });
-      thumbnail.addEventListener("error", () => {
-        // HEIC and some TIFFs have no preview in most browsers; the gateway reads them all the same.
-        thumbnail.replaceWith(el("span", { class: "preview__img preview__img--none" }, "No preview"));
-      });
-      return el(
-        "li",
-        { class: index < max ? "preview" : "preview preview--over" },
-        thumbnail,
-        el(
-          "span",
-          { class: "preview__meta" },
-          el("span", { class: "preview__name" }, `${index + 1}. ${image.file.name}`),
-          el("span", { class: "preview__size" }, formatBytes(image.file.size), dimensions),
-          index < max ? null : el("span", { class: "preview__warn" }, "Over this model's limit"),
-        ),
-        remove,
-      );
-    }),
-  );
-  ui.dropzone.disabled = state.running !== undefined;
-}
-
-function addFiles(files: Iterable<File>): void {
-  const max = state.current?.maxInputImages ?? 0;
-  const problems: string[] = [];
-  for (const file of files) {
-    const problem = fileProblem(file);
-    if (problem) {
-      problems.push(problem);
-    } else if (state.picked.length >= max) {
-      problems.push(`${file.name} was left out: ${state.current?.displayName ?? "this model"} takes at most ${max} image${max === 1 ? "" : "s"}.`);
-    } else {
-      state.picked.push({ file, url: URL.createObjectURL(file) });
-    }
-  }
-  renderProblems(problems);
-  renderPreviews();
-}
-
-function removeImage(index: number): void {
-  const [gone] = state.picked.splice(index, 1);
-  if (gone) URL.revokeObjectURL(gone.url);
-  renderProblems([]);
-  renderPreviews();
-  // Keep the keyboard where it was: on the next Remove button, or back on the drop zone.
-  const buttons = ui.previews.querySelectorAll("button");
-  (buttons[Math.min(index, buttons.length - 1)] ?? ui.dropzone).focus();
-}
 
 function renderResults(payload: GenerateImagesPayload, prompt: string): void {
   const timings = [
@@ -288,7 +113,7 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
       showError({ code: "FORM", headline: problem.message });
       markInvalid(problem.element, true);
     } else {
-      await loadModels();
+      await loadModels(state, client);
     }
     return;
   }
@@ -351,11 +176,11 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
 ui.fileInput.accept = ACCEPT_ATTRIBUTE;
 ui.model.addEventListener("change", () => {
   clearError();
-  applyModel(state.models.find((model) => model.id === ui.model.value));
+  chooseModel(state, state.models.find((model) => model.id === ui.model.value));
 });
 ui.dropzone.addEventListener("click", () => ui.fileInput.click());
 ui.fileInput.addEventListener("change", () => {
-  addFiles(Array.from(ui.fileInput.files ?? []));
+  addFiles(state, Array.from(ui.fileInput.files ?? []));
   // Let the same file be picked again after it was removed.
   ui.fileInput.value = "";
 });
@@ -371,7 +196,7 @@ ui.dropzone.addEventListener("dragleave", () => ui.dropzone.classList.remove("is
 ui.dropzone.addEventListener("drop", (event) => {
   event.preventDefault();
   ui.dropzone.classList.remove("is-over");
-  if (!state.running) addFiles(Array.from(event.dataTransfer?.files ?? []));
+  if (!state.running) addFiles(state, Array.from(event.dataTransfer?.files ?? []));
 });
 // A file dropped beside the zone would otherwise make the browser leave the page and lose the form.
 for (const type of ["dragover", "drop"] as const) {
@@ -390,10 +215,10 @@ ui.clearHistory.addEventListener("click", () => {
 });
 ui.token.addEventListener("input", () => {
   tokens.write(ui.token.value.trim());
-  retryModelsAfter(TOKEN_SETTLE_MS);
+  retryModelsAfter(state, client, TOKEN_SETTLE_MS);
 });
-ui.token.addEventListener("change", () => retryModelsAfter(0));
+ui.token.addEventListener("change", () => retryModelsAfter(state, client, 0));
 
 ui.token.value = tokens.read();
 renderHistory();
-void loadModels();
+void loadModels(state, client);
