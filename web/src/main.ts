@@ -1,14 +1,15 @@
 import "./styles.css";
-import { createClient, generateImages, type GenerateImagesPayload } from "./api.js";
-import { el } from "./dom.js";
+import { createClient, generateImages } from "./api.js";
 import { ui } from "./elements.js";
 import { clearError, markInvalid, showError } from "./error-panel.js";
 import { describeError, ERROR_SENTENCES } from "./errors.js";
 import { accessToken, errorElement, isProblem, readForm, tokenProblem } from "./form.js";
-import { ACCEPT_ATTRIBUTE, formatBytes } from "./files.js";
+import { ACCEPT_ATTRIBUTE } from "./files.js";
 import { addFiles } from "./image-picker.js";
-import { browserStorage, CallHistory, excerpt, type HistoryEntry } from "./history.js";
+import { browserStorage, CallHistory, type HistoryEntry } from "./history.js";
+import { renderHistory } from "./history-list.js";
 import { chooseModel, loadModels, retryModelsAfter } from "./models.js";
+import { renderResults } from "./results.js";
 import { createPageState } from "./state.js";
 import { setBusy, setStatus } from "./status.js";
 import { tabStorage, TokenStore } from "./token.js";
@@ -20,85 +21,6 @@ const client = createClient("/graphql", accessToken);
 const history = new CallHistory(browserStorage());
 const tokens = new TokenStore(tabStorage());
 const state = createPageState();
-
-function renderResults(payload: GenerateImagesPayload, prompt: string): void {
-  const timings = [
-    payload.seed === null ? null : `Seed ${payload.seed}`,
-    payload.timings.inferenceSeconds === null ? null : `inference ${payload.timings.inferenceSeconds.toFixed(2)} s`,
-    `total ${(payload.timings.totalMs / 1000).toFixed(2)} s`,
-    payload.provider === "SIMULATOR" ? "made by the built-in simulator, not SiliconFlow" : null,
-  ].filter(Boolean);
-  ui.resultsSummary.textContent = `${payload.images.length} image${payload.images.length === 1 ? "" : "s"} from ${payload.model}: ${timings.join(" · ")}.`;
-  const stem = payload.model.split("/").pop() ?? "image";
-  ui.results.replaceChildren(
-    ...payload.images.map((image) => {
-      const extension = image.mimeType.split("/")[1] ?? "png";
-      return el(
-        "li",
-        { class: "result" },
-        el(
-          "a",
-          { href: image.url, class: "result__link", target: "_blank", rel: "noopener" },
-          el("img", {
-            src: image.url,
-            alt: `Result ${image.index + 1} of ${payload.images.length} for “${excerpt(prompt, 60)}”`,
-            width: image.width,
-            height: image.height,
-            class: "result__img",
-          }),
-        ),
-        el(
-          "div",
-          { class: "result__meta" },
-          el("span", {}, `${image.width} × ${image.height}`),
-          el("span", {}, `${extension.toUpperCase()} · ${formatBytes(image.bytes)}`),
-          payload.seed === null ? null : el("span", {}, `Seed ${payload.seed}`),
-        ),
-        el(
-          "a",
-          { href: image.url, download: `${stem}-${payload.seed ?? "random"}-${image.index + 1}.${extension}`, class: "button button--small" },
-          "Download",
-          el("span", { class: "visually-hidden" }, ` image ${image.index + 1}`),
-        ),
-      );
-    }),
-  );
-}
-
-function renderHistory(): void {
-  const entries = history.list();
-  if (entries.length === 0) {
-    ui.history.replaceChildren(el("li", { class: "history__empty" }, "No calls yet."));
-    ui.clearHistory.disabled = true;
-    return;
-  }
-  ui.clearHistory.disabled = false;
-  const statusWords: Record<HistoryEntry["status"], string> = { success: "Done", failed: "Failed", cancelled: "Cancelled" };
-  ui.history.replaceChildren(
-    ...entries.map((entry) => {
-      const at = new Date(entry.at);
-      const thumbnails = entry.thumbnails.slice(0, 4).map((url, i) => {
-        const img = el("img", { src: url, alt: `Output ${i + 1}`, width: 48, height: 48, loading: "lazy", class: "history__thumb" });
-        // The gateway may have cleaned an old image away: drop the broken picture rather than show it.
-        img.addEventListener("error", () => img.remove());
-        return el("a", { href: url, target: "_blank", rel: "noopener" }, img);
-      });
-      return el(
-        "li",
-        { class: `history__entry history__entry--${entry.status}` },
-        el(
-          "div",
-          { class: "history__line" },
-          el("time", { datetime: entry.at }, at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })),
-          el("span", { class: "history__model" }, entry.model.split("/").pop() ?? entry.model),
-          el("span", { class: `badge badge--${entry.status}` }, statusWords[entry.status], entry.code ? ` · ${entry.code}` : ""),
-        ),
-        el("q", { class: "history__prompt" }, entry.prompt),
-        thumbnails.length > 0 ? el("div", { class: "history__thumbs" }, ...thumbnails) : null,
-      );
-    }),
-  );
-}
 
 async function onSubmit(event: SubmitEvent): Promise<void> {
   event.preventDefault();
@@ -169,7 +91,7 @@ async function onSubmit(event: SubmitEvent): Promise<void> {
     ui.elapsed.textContent = "";
     setBusy(false, state.models.length > 0);
     history.add(entry);
-    renderHistory();
+    renderHistory(history);
   }
 }
 
@@ -211,7 +133,7 @@ document.addEventListener("keydown", (event) => {
 });
 ui.clearHistory.addEventListener("click", () => {
   history.clear();
-  renderHistory();
+  renderHistory(history);
 });
 ui.token.addEventListener("input", () => {
   tokens.write(ui.token.value.trim());
@@ -220,5 +142,5 @@ ui.token.addEventListener("input", () => {
 ui.token.addEventListener("change", () => retryModelsAfter(state, client, 0));
 
 ui.token.value = tokens.read();
-renderHistory();
+renderHistory(history);
 void loadModels(state, client);
