@@ -1,17 +1,16 @@
 import "./styles.css";
-import { createClient, generateImages } from "./api.js";
+import { createClient } from "./api.js";
 import { ui } from "./elements.js";
-import { clearError, markInvalid, showError } from "./error-panel.js";
-import { describeError, ERROR_SENTENCES } from "./errors.js";
-import { accessToken, errorElement, isProblem, readForm, tokenProblem } from "./form.js";
+import { clearError } from "./error-panel.js";
 import { ACCEPT_ATTRIBUTE } from "./files.js";
-import { addFiles } from "./image-picker.js";
-import { browserStorage, CallHistory, type HistoryEntry } from "./history.js";
+import { accessToken } from "./form.js";
+import { cancelGeneration } from "./generation.js";
+import { browserStorage, CallHistory } from "./history.js";
 import { renderHistory } from "./history-list.js";
+import { addFiles } from "./image-picker.js";
 import { chooseModel, loadModels, retryModelsAfter } from "./models.js";
-import { renderResults } from "./results.js";
 import { createPageState } from "./state.js";
-import { setBusy, setStatus } from "./status.js";
+import { submit } from "./submit.js";
 import { tabStorage, TokenStore } from "./token.js";
 
 /** Pause in typing before a token is tried on the model list, so a half-typed one is not sent per keystroke. */
@@ -21,79 +20,6 @@ const client = createClient("/graphql", accessToken);
 const history = new CallHistory(browserStorage());
 const tokens = new TokenStore(tabStorage());
 const state = createPageState();
-
-async function onSubmit(event: SubmitEvent): Promise<void> {
-  event.preventDefault();
-  if (state.running) return;
-  clearError();
-  const model = state.current;
-  if (!model && state.modelsNeedToken) {
-    // Enter in the token field lands here: try the token on the model list at once.
-    window.clearTimeout(state.tokenSettle);
-    const problem = tokenProblem();
-    if (problem) {
-      showError({ code: "FORM", headline: problem.message });
-      markInvalid(problem.element, true);
-    } else {
-      await loadModels(state, client);
-    }
-    return;
-  }
-  if (!model) {
-    showError({ code: "FORM", headline: "Choose a model first." }, true);
-    return;
-  }
-  const input = readForm(model, state.picked);
-  if (isProblem(input)) {
-    showError({ code: "FORM", headline: input.message });
-    markInvalid(input.element, true);
-    return;
-  }
-
-  const controller = new AbortController();
-  const started = performance.now();
-  const fileNames = state.picked.map((image) => image.file.name);
-  const tokenSent = accessToken() !== "";
-  const tick = (): void => {
-    ui.elapsed.textContent = `${Math.floor((performance.now() - started) / 1000)} s`;
-  };
-  tick();
-  state.running = { controller, timer: window.setInterval(tick, 1000) };
-  setBusy(true, state.models.length > 0);
-  setStatus(`Generating with ${model.displayName}. This can take a minute.`, true);
-  // Not crypto.randomUUID(): it exists only in secure contexts, and the gateway is often reached over plain http.
-  const entry: HistoryEntry = {
-    id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
-    at: new Date().toISOString(),
-    model: model.id,
-    prompt: input.prompt,
-    status: "success",
-    thumbnails: [],
-  };
-
-  try {
-    const payload = await generateImages(client, input, controller.signal);
-    renderResults(payload, input.prompt);
-    Object.assign(entry, { thumbnails: payload.images.map((image) => image.url), seed: payload.seed, totalMs: payload.timings.totalMs });
-    setStatus(`Done: ${payload.images.length} image${payload.images.length === 1 ? "" : "s"} in ${(payload.timings.totalMs / 1000).toFixed(1)} s.`, false);
-  } catch (error) {
-    const shown = controller.signal.aborted ? { code: "CANCELLED", headline: ERROR_SENTENCES.CANCELLED } : describeError(error, { fileNames, tokenSent });
-    entry.status = shown.code === "CANCELLED" ? "cancelled" : "failed";
-    if (entry.status === "failed") entry.code = shown.code;
-    setStatus(entry.status === "cancelled" ? "Cancelled." : "The call failed.", false);
-    showError(shown);
-    const target = errorElement(shown);
-    // The headline sends the reader to Access token, so the keyboard goes there too; other refusals are read first.
-    if (target) markInvalid(target, shown.code === "UNAUTHENTICATED");
-  } finally {
-    window.clearInterval(state.running.timer);
-    state.running = undefined;
-    ui.elapsed.textContent = "";
-    setBusy(false, state.models.length > 0);
-    history.add(entry);
-    renderHistory(history);
-  }
-}
 
 ui.fileInput.accept = ACCEPT_ATTRIBUTE;
 ui.model.addEventListener("change", () => {
@@ -126,10 +52,13 @@ for (const type of ["dragover", "drop"] as const) {
     if (!ui.dropzone.contains(event.target as Node | null)) event.preventDefault();
   });
 }
-ui.form.addEventListener("submit", (event) => void onSubmit(event));
-ui.cancel.addEventListener("click", () => state.running?.controller.abort());
+ui.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void submit(state, client, history);
+});
+ui.cancel.addEventListener("click", () => cancelGeneration(state));
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && state.running) state.running.controller.abort();
+  if (event.key === "Escape") cancelGeneration(state);
 });
 ui.clearHistory.addEventListener("click", () => {
   history.clear();
