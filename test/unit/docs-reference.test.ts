@@ -1,0 +1,41 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { environmentKeys } from "../../src/config/config.schema.js";
+import { ErrorCode } from "../../src/services/errors.js";
+
+const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+
+/** The lines of the README section under `## heading`, up to the next `## `. */
+function section(heading: string): string {
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  expect(start, `README has a "## ${heading}" section`).toBeGreaterThanOrEqual(0);
+  const end = readme.indexOf("\n## ", start + 1);
+  return readme.slice(start, end === -1 ? undefined : end);
+}
+
+/** Backticked names in the first column of a section's table rows. */
+function firstColumnNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("| ")) continue;
+    const first = line.split("|")[1] ?? "";
+    for (const match of first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(match[1]!);
+  }
+  return names;
+}
+
+describe("the README's reference tables match the code", () => {
+  it("lists every environment variable the configuration reads, and none it does not", () => {
+    const documented = firstColumnNames(section("Configuration"));
+    const read = new Set(environmentKeys.map(([name]) => name));
+    // NODE_ENV is read by convention beside GATEWAY_PRODUCTION, not through the key table.
+    documented.delete("NODE_ENV");
+    expect([...read].filter((name) => !documented.has(name)), "read but not documented").toEqual([]);
+    expect([...documented].filter((name) => !read.has(name)), "documented but not read").toEqual([]);
+  });
+
+  it("lists every error code the gateway gives", () => {
+    const documented = firstColumnNames(section("Error codes"));
+    expect(Object.values(ErrorCode).filter((code) => !documented.has(code))).toEqual([]);
+  });
+});
