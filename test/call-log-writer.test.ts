@@ -14,7 +14,7 @@ import { openCallLog, type CallLogWriter, type CallLogWriterOptions } from "../s
 const FILE = "image_generation.log";
 const ROTATED = /^image_generation\.log\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z(\.gz)?$/;
 
-/** The design.md table: every field, and the JSON types it may have. */
+/** docs/call-log.md's table: every field of the original design, and the JSON types it may have. */
 const CONTRACT: Record<string, Array<"string" | "number" | "null" | "array" | "object">> = {
   timestamp: ["string"],
   call_id: ["string"],

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,6 +19,16 @@ const CONTRACT_FIELDS = [
 
 interface Payload {
   generateImages: { callId: string; seed: number; images: Array<{ url: string; width: number; height: number; bytes: number }> };
+}
+
+/** The contract as the repository documents it: every field a line may carry is named there. */
+const CONTRACT_DOC = readFileSync(new URL("../docs/call-log.md", import.meta.url), "utf8");
+
+function expectDocumented(line: CallLogRecord): void {
+  const keys = new Set<string>(Object.keys(line));
+  for (const entry of [...line.input_images, ...line.output_images]) for (const key of Object.keys(entry)) keys.add(key);
+  for (const key of Object.keys(line.timing)) if (key.endsWith("_ms")) keys.add(key);
+  expect([...keys].filter((key) => !CONTRACT_DOC.includes(`\`${key}\``)), "fields docs/call-log.md does not name").toEqual([]);
 }
 
 function expectContractShape(line: CallLogRecord): void {
@@ -58,6 +69,7 @@ describe("call log lines through the real server", () => {
     expect(body.errors).toBeUndefined();
     const result = body.data!.generateImages;
     const line = await lineFor(result.callId);
+    expectDocumented(line);
     expectContractShape(line);
     expect(line).toMatchObject({
       api_key: MASKED_KEY,

@@ -152,7 +152,7 @@ export const configSchema = z
 export type GatewayConfig = z.output<typeof configSchema>;
 export type GatewayConfigInput = z.input<typeof configSchema>;
 
-/** The fixed environment names of design.md and the issues, and where each lands in the file's shape. */
+/** The environment names (fixed by the original design for the first few), and where each lands in the file's shape. */
 export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]> = [
   ["PORT", ["port"]],
   ["HOST", ["host"]],

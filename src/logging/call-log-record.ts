@@ -1,7 +1,7 @@
 /**
- * One line of `image_generation.log`. The snake_case names and the types are the contract of the
- * table in design.md ("The call log"), which log tooling is written against: change them only
- * together with that table. Fields marked "extra" are additions the contract allows.
+ * One line of `image_generation.log`. The snake_case names and the types are the contract of
+ * docs/call-log.md, which log tooling is written against: change them only together with that
+ * table. Fields marked "extra" are additions the contract allows.
  */
 import type { ErrorCode } from "../services/errors.js";
 
@@ -39,8 +39,6 @@ export interface OutputImageEntry {
   url: string;
   /** extra: SiliconFlow's URL (signed, expires after about an hour). */
   upstream_url: string | null;
-  /** extra: hex sha256 of the stored bytes. */
-  sha256?: string;
 }
 
 /** Gateway phases, in milliseconds; `null` when the call ended before the phase ran. */

@@ -5,7 +5,7 @@ import { z } from "zod";
  * capabilities live here (built in) and in the configuration file (overrides and additions): the
  * upstream catalogue changes every few months and an operator must be able to follow it without a release.
  *
- * Sources: /work/shared/siliconflow-api.md. Values not stated there are assumptions, marked as such.
+ * Sources: docs/siliconflow.md. Values not stated there are assumptions, marked as such.
  */
 
 export type ModelKind = "TEXT_TO_IMAGE" | "IMAGE_EDIT";

@@ -1,6 +1,6 @@
 /**
  * The models the simulator pretends to serve, with the capabilities SiliconFlow documents for them
- * (the SiliconFlow API notes, "Models"). The real catalogue changes every few months, so tests may pass
+ * (docs/siliconflow.md, "Models"). The real catalogue changes every few months, so tests may pass
  * their own list through `SimulatorOptions.models`.
  */
 export interface SimulatedModel {
@@ -69,7 +69,7 @@ export const builtinModels: readonly SimulatedModel[] = Object.freeze([
       maxBatch: 1,
       maxImages: 0,
       minImages: 0,
-      // The API notes have a single source for these models and it names no guidance parameter.
+      // docs/siliconflow.md has a single source for these models and it names no guidance parameter.
       guidance: "none",
       defaultSize: "1024x1024",
     }),

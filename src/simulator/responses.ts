@@ -1,7 +1,7 @@
 import { STATUS_CODES, type ServerResponse } from "node:http";
 
 /**
- * SiliconFlow's error bodies are not uniform (see the API notes' error table): some statuses carry a
+ * SiliconFlow's error bodies are not uniform (docs/siliconflow.md, "Errors"): some statuses carry a
  * `{code, message, data}` object, some a bare JSON string, 404 plain text. A client must cope with all of
  * them, so the simulator reproduces each shape rather than one tidy format.
  */

@@ -29,7 +29,7 @@ export { builtinModels, type SimulatedModel } from "./catalogue.js";
 export type { Fault, FaultRule, FaultTarget } from "./faults.js";
 
 /**
- * An "honest simulator" of SiliconFlow's image API (see the SiliconFlow API notes): a real HTTP server on
+ * An "honest simulator" of SiliconFlow's image API (docs/siliconflow.md): a real HTTP server on
  * loopback, with the real paths, auth, validation, error body shapes, expiring output URLs and real PNGs,
  * plus switchable faults. Tests drive the gateway against it; the gateway starts one in-process when no
  * API key is configured.

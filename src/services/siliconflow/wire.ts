@@ -1,4 +1,4 @@
-/** What SiliconFlow answers, as far as siliconflow-api.md knows it; unknown fields are tolerated. */
+/** What SiliconFlow answers, as far as docs/siliconflow.md knows it; unknown fields are tolerated. */
 export interface WireImage {
   url: string;
 }
