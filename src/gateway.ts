@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { createApp, type GatewayApp } from "./app.js";
 import type { GatewayConfig } from "./config/config.schema.js";
@@ -118,6 +119,11 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
     ? new (await import("ioredis")).Redis(config.rateLimit.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
     : undefined;
   redis?.on("error", (error: Error) => logger.warn(`rate-limit store: ${error.message}`));
+  // Calls counted before the first connection fall back to this process's own counters, so a gateway that
+  // takes traffic at once would give each replica a fresh budget: wait for Redis, briefly.
+  if (redis && !(await readyWithin(redis, REDIS_CONNECT_GRACE_MS))) {
+    logger.warn(`rate-limit store not ready after ${REDIS_CONNECT_GRACE_MS} ms: counting in this process until it is`);
+  }
 
   let app: GatewayApp;
   try {
@@ -157,4 +163,20 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
       await callLog.close();
     },
   };
+}
+
+const REDIS_CONNECT_GRACE_MS = 3_000;
+
+function readyWithin(client: EventEmitter & { status: string }, ms: number): Promise<boolean> {
+  if (client.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const finish = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off("ready", onReady);
+      resolve(ready);
+    };
+    const onReady = () => finish(true);
+    const timer = setTimeout(() => finish(false), ms);
+    client.once("ready", onReady);
+  });
 }
