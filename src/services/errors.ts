@@ -29,12 +29,24 @@ const defaultHttpStatus: Record<ErrorCode, number> = {
   INTERNAL_SERVER_ERROR: 500,
 };
 
+/**
+ * What SiliconFlow did, on an error that comes from it: decisions (health, metrics) read these facts,
+ * never the message. `answered` means an HTTP answer came back (any status, or a body that could not be
+ * used); `unreachable` that nothing did (refused, reset, timed out).
+ */
+export interface UpstreamFacts {
+  kind: "answered" | "unreachable";
+  /** The HTTP status SiliconFlow answered, when it answered. */
+  status?: number;
+}
+
 export interface GatewayErrorOptions {
   /** The input field at fault, e.g. `input.batchSize` or `input.images[1]`. */
   field?: string;
   retryAfterSeconds?: number;
   /** HTTP status when this error alone decides the response (upload refusals before execution). */
   httpStatus?: number;
+  upstream?: UpstreamFacts;
   cause?: unknown;
 }
 
@@ -43,6 +55,7 @@ export class GatewayError extends Error {
   readonly field?: string;
   readonly retryAfterSeconds?: number;
   readonly httpStatus: number;
+  readonly upstream?: UpstreamFacts;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -51,6 +64,7 @@ export class GatewayError extends Error {
     this.field = options.field;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.httpStatus = options.httpStatus ?? defaultHttpStatus[code];
+    this.upstream = options.upstream;
   }
 
   /**

@@ -32,8 +32,9 @@ function stateOf(error: unknown): { reachable: boolean; state: HealthState } {
       case ErrorCode.UPSTREAM_BAD_REQUEST:
         return { reachable: true, state: "DEGRADED" };
       case ErrorCode.UPSTREAM_UNAVAILABLE:
-        // An HTTP status means something answered; no status means nothing did.
-        return /HTTP \d{3}|not JSON/.test(error.message) ? { reachable: true, state: "DEGRADED" } : { reachable: false, state: "DOWN" };
+        if (error.upstream?.kind !== "answered") return { reachable: false, state: "DOWN" };
+        // A 404 is a wrong SILICONFLOW_BASE_URL: reachable, but no generation can succeed.
+        return { reachable: true, state: error.upstream.status === 404 ? "DOWN" : "DEGRADED" };
       case ErrorCode.UPSTREAM_TIMEOUT:
         return { reachable: false, state: "DOWN" };
       default:

@@ -14,9 +14,9 @@ function uploadFault(field: string, error: unknown, maxBytes: number): GatewayEr
   const status = (error as { status?: number } | null)?.status;
   if (status === 413) return tooLarge(field, maxBytes);
   if (status === 499) return badInput(field, `${field} was cut off: the client disconnected during the upload`);
-  if (status === 400 && /missing/i.test(String((error as Error).message))) {
-    return badInput(field, `${field} is missing from the multipart request (no file part matches the map)`);
-  }
+  // Uploads are read only once the map was parsed; after that the parser's only 400 for a file is
+  // that its part never came.
+  if (status === 400) return badInput(field, `${field} is missing from the multipart request (no file part matches the map)`);
   return badInput(field, `${field} could not be read from the request`);
 }
 

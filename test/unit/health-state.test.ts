@@ -58,6 +58,7 @@ describe("health state of the upstream", () => {
     [400, "DEGRADED"],
     [401, "DOWN"],
     [403, "DOWN"],
+    [404, "DOWN"],
   ] as const)("HTTP %i: reachable, %s", async (status, state) => {
     const health = await healthOf(await modelList(status, '"nope"')).check();
     expect(health.state).toBe(state);

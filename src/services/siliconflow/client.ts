@@ -1,7 +1,7 @@
 import got, { RequestError, type Got } from "got";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { buildGenerationBody } from "./request-body.js";
-import { errorForStatus, retryAfterSeconds } from "./error-mapping.js";
+import { errorForStatus, retryAfterSeconds, unusableAnswer } from "./error-mapping.js";
 import type { WireGenerationResponse, WireInputImage, WireModelList } from "./wire.js";
 
 export interface SiliconFlowClientOptions {
@@ -32,6 +32,8 @@ export interface UpstreamTrace {
   upstreamMs?: number;
 }
 
+const UNREACHABLE = { kind: "unreachable" } as const;
+
 const TRACE_HEADER = "x-siliconcloud-trace-id";
 
 function traceIdOf(headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -44,12 +46,12 @@ function parseGeneration(body: string): GenerationResult {
   try {
     parsed = JSON.parse(body) as WireGenerationResponse;
   } catch {
-    throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow returned a response that is not JSON");
+    throw unusableAnswer("SiliconFlow returned a response that is not JSON");
   }
   const images = Array.isArray(parsed?.images) && parsed.images.length > 0 ? parsed.images : parsed?.data;
   const imageUrls = Array.isArray(images) ? images.map((i) => i?.url).filter((u): u is string => typeof u === "string" && /^https?:\/\//.test(u)) : [];
   if (imageUrls.length === 0 || imageUrls.length !== images?.length) {
-    throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow returned no usable image URLs");
+    throw unusableAnswer("SiliconFlow returned no usable image URLs");
   }
   const timings: Record<string, number> = {};
   for (const [key, value] of Object.entries(parsed.timings ?? {})) {
@@ -143,10 +145,10 @@ export class SiliconFlowClient {
   private transportError(error: unknown, timeoutMs = this.options.timeoutMs): GatewayError {
     const code = (error as RequestError | undefined)?.code;
     if (code === "ETIMEDOUT" || (error as Error)?.name === "TimeoutError") {
-      return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, `SiliconFlow did not answer within ${timeoutMs} ms`);
+      return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, `SiliconFlow did not answer within ${timeoutMs} ms`, { upstream: UNREACHABLE });
     }
     const reason = code === "ECONNREFUSED" ? "refused the connection" : code === "ECONNRESET" ? "closed the connection" : "could not be reached";
-    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow ${reason}`);
+    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow ${reason}`, { upstream: UNREACHABLE });
   }
 
   /**
@@ -203,7 +205,7 @@ export class SiliconFlowClient {
     try {
       parsed = JSON.parse(response.body) as WireModelList;
     } catch {
-      throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow returned a model list that is not JSON");
+      throw unusableAnswer("SiliconFlow returned a model list that is not JSON");
     }
     return (Array.isArray(parsed?.data) ? parsed.data : []).map((m) => m?.id).filter((id): id is string => typeof id === "string");
   }

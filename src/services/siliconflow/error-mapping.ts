@@ -32,29 +32,37 @@ export function retryAfterSeconds(header: string | string[] | undefined, now: nu
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
+/** A 200 whose body could not be used: SiliconFlow answered, so it is reachable. */
+export function unusableAnswer(message: string): GatewayError {
+  return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, message, { upstream: { kind: "answered", status: 200 } });
+}
+
 /** Maps an upstream HTTP status to the public error; the caller has already decided not to retry. */
 export function errorForStatus(status: number, body: string, secrets: readonly string[], retryAfter: number | undefined): GatewayError {
   const detail = upstreamMessage(body, secrets);
   const suffix = detail ? `: ${detail}` : "";
+  const upstream = { kind: "answered", status } as const;
   if (status === 400 || status === 422) {
-    return new GatewayError(ErrorCode.UPSTREAM_BAD_REQUEST, `SiliconFlow refused the request${suffix}`);
+    return new GatewayError(ErrorCode.UPSTREAM_BAD_REQUEST, `SiliconFlow refused the request${suffix}`, { upstream });
   }
   if (status === 401 || status === 403) {
     return new GatewayError(
       ErrorCode.UPSTREAM_UNAUTHORIZED,
       `SiliconFlow refused the API key (HTTP ${status}${suffix}). Check the key, the account's real-name verification and its balance.`,
+      { upstream },
     );
   }
   if (status === 429) {
     return new GatewayError(ErrorCode.UPSTREAM_RATE_LIMITED, `SiliconFlow's rate limit was reached${suffix}`, {
       retryAfterSeconds: retryAfter ?? 60,
+      upstream,
     });
   }
   if (status === 504) {
-    return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, `SiliconFlow timed out (HTTP 504)${suffix}`);
+    return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, `SiliconFlow timed out (HTTP 504)${suffix}`, { upstream });
   }
   if (status === 404) {
-    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow answered 404: check SILICONFLOW_BASE_URL");
+    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, "SiliconFlow answered 404: check SILICONFLOW_BASE_URL", { upstream });
   }
-  return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow is unavailable (HTTP ${status}${suffix})`);
+  return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow is unavailable (HTTP ${status}${suffix})`, { upstream });
 }
