@@ -7,7 +7,7 @@ import { solidPng } from "./support/images.js";
 const MODELS = /* GraphQL */ `
   query {
     models { id displayName kind minInputImages maxInputImages imageSizes defaultImageSize maxBatchSize guidance
-      guidanceRange { min max default } steps { min max default } negativePrompt available source }
+      guidanceRange { min max default } steps { min max default } negativePrompt acceptsSeed seedRange { min max } available source }
   }
 `;
 const HEALTH = /* GraphQL */ `query { health { status provider version uptimeSeconds upstream { reachable latencyMs checkedAt error } models { id available } } }`;
@@ -114,6 +114,8 @@ describe("validation against the model's capabilities, before any upstream call"
     expect(byId.get("Kwai-Kolors/Kolors")).toMatchObject({ kind: "TEXT_TO_IMAGE", maxBatchSize: 4, guidance: "GUIDANCE_SCALE", guidanceRange: { min: 0, max: 20, default: 7.5 } });
     expect(byId.get("Qwen/Qwen-Image-Edit-2509")).toMatchObject({ kind: "IMAGE_EDIT", maxInputImages: 3, imageSizes: [], guidance: "CFG", maxBatchSize: 1 });
     expect(byId.get("Qwen/Qwen-Image")!.steps).toEqual({ min: 1, max: 100, default: 20 });
+    // SiliconFlow's seed reaches past GraphQL's Int: a UI reads the bound here rather than keeping a copy.
+    expect(byId.get("Qwen/Qwen-Image")).toMatchObject({ acceptsSeed: true, seedRange: { min: 0, max: 9_999_999_999 } });
     const one = await postJson<{ model: ModelRow | null }>(h.graphqlUrl, `query { model(id: "Qwen/Qwen-Image-Edit") { id maxInputImages } }`);
     expect(one.body.data!.model).toMatchObject({ id: "Qwen/Qwen-Image-Edit", maxInputImages: 1 });
     const none = await postJson<{ model: ModelRow | null }>(h.graphqlUrl, `query { model(id: "nope") { id } }`);

@@ -2,7 +2,7 @@ import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, Info, Mutation, Resolver, Root } from "type-graphql";
 import type { GatewayContext } from "../context.js";
 import { GenerateImagesInput } from "../schema/generation.input.js";
-import { GeneratedImage, GenerateImagesPayload, Provider } from "../schema/generation.type.js";
+import { GeneratedImage, GenerateImagesPayload } from "../schema/generation.type.js";
 import type { GenerationService } from "../services/generation.service.js";
 import type { ImageStore } from "../services/image-store.js";
 
@@ -28,7 +28,7 @@ export class GenerationResolver {
     );
     return {
       callId: trace.callId,
-      provider: trace.provider === "SIMULATOR" ? Provider.SIMULATOR : Provider.SILICONFLOW,
+      provider: trace.provider,
       model: input.model,
       seed: outcome.seed,
       images: outcome.images.map(({ index, url, width, height, mimeType, bytes, fileName }) => ({ index, url, width, height, mimeType, bytes, fileName })),

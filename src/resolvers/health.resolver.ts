@@ -1,9 +1,8 @@
 import { FieldResolver, Query, Resolver } from "type-graphql";
 import { ImageModel } from "../schema/model.type.js";
-import { Provider } from "../schema/generation.type.js";
-import { Health, HealthStatus, UpstreamHealth } from "../schema/health.type.js";
-import type { Provider as ServiceProvider } from "../services/call-trace.js";
-import type { HealthService, UpstreamHealth as UpstreamSnapshot } from "../services/health.service.js";
+import { Health, UpstreamHealth } from "../schema/health.type.js";
+import type { Provider } from "../services/call-trace.js";
+import { HealthStatus, type HealthService, type UpstreamProbe } from "../services/health.service.js";
 import type { ModelRegistry } from "../services/model-registry.js";
 import { toImageModel } from "./model.resolver.js";
 
@@ -12,7 +11,7 @@ type HealthAnswer = Omit<Health, "models">;
 export interface HealthResolverDeps {
   health: HealthService;
   registry: ModelRegistry;
-  provider: ServiceProvider;
+  provider: Provider;
   version: string;
   startedAt: number;
   now: () => number;
@@ -21,7 +20,7 @@ export interface HealthResolverDeps {
 
 @Resolver(() => Health)
 export class HealthResolver {
-  private lastView?: { source: UpstreamSnapshot; view: UpstreamHealth };
+  private lastView?: { source: UpstreamProbe; view: UpstreamHealth };
 
   constructor(private readonly deps: HealthResolverDeps) {}
 
@@ -32,10 +31,10 @@ export class HealthResolver {
     return fresh ? this.answer(fresh) : this.deps.health.upstream().then((upstream) => this.answer(upstream));
   }
 
-  private answer(upstream: UpstreamSnapshot): HealthAnswer {
+  private answer(upstream: UpstreamProbe): HealthAnswer {
     return {
-      status: this.deps.isDraining() ? HealthStatus.DOWN : HealthStatus[upstream.state],
-      provider: Provider[this.deps.provider],
+      status: this.deps.isDraining() ? HealthStatus.DOWN : upstream.state,
+      provider: this.deps.provider,
       version: this.deps.version,
       uptimeSeconds: (this.deps.now() - this.deps.startedAt) / 1000,
       upstream: this.viewOf(upstream),
@@ -43,7 +42,7 @@ export class HealthResolver {
   }
 
   /** One view per probe result, not per request: load balancers poll this many times per probe. */
-  private viewOf(upstream: UpstreamSnapshot): UpstreamHealth {
+  private viewOf(upstream: UpstreamProbe): UpstreamHealth {
     if (this.lastView?.source !== upstream) {
       this.lastView = {
         source: upstream,

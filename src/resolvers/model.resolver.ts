@@ -1,16 +1,15 @@
 import { Arg, ID, Query, Resolver } from "type-graphql";
-import { GuidanceParameter, ImageModel, ModelKind, ModelSource } from "../schema/model.type.js";
+import { ImageModel } from "../schema/model.type.js";
+import { MAX_SEED } from "../services/generation-rules.js";
 import type { ImageModelInfo, ModelRegistry } from "../services/model-registry.js";
 
 export function toImageModel(model: ImageModelInfo): ImageModel {
   return {
     ...model,
     imageSizes: [...model.imageSizes],
-    kind: ModelKind[model.kind],
-    guidance: GuidanceParameter[model.guidance],
-    source: ModelSource[model.source],
     guidanceRange: model.guidanceRange ? { ...model.guidanceRange } : null,
     steps: { ...model.steps },
+    seedRange: model.acceptsSeed ? { min: 0, max: MAX_SEED, default: null } : null,
   };
 }
 

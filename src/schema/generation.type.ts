@@ -1,14 +1,6 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Field, Float, ID, Int, ObjectType } from "type-graphql";
+import { Provider } from "./enums.js";
 import { SafeInt } from "./scalars.js";
-
-export enum Provider {
-  SILICONFLOW = "SILICONFLOW",
-  SIMULATOR = "SIMULATOR",
-}
-registerEnumType(Provider, {
-  name: "Provider",
-  description: "Who generated the images: SiliconFlow, or the built-in simulator when no API key is configured.",
-});
 
 @ObjectType()
 export class GeneratedImage {

@@ -1,16 +1,6 @@
-import { Field, Float, ObjectType, registerEnumType } from "type-graphql";
-import { Provider } from "./generation.type.js";
+import { Field, Float, ObjectType } from "type-graphql";
+import { HealthStatus, Provider } from "./enums.js";
 import { ImageModel } from "./model.type.js";
-
-export enum HealthStatus {
-  OK = "OK",
-  DEGRADED = "DEGRADED",
-  DOWN = "DOWN",
-}
-registerEnumType(HealthStatus, {
-  name: "HealthStatus",
-  description: "OK: generations can run. DEGRADED: SiliconFlow answers, but with errors. DOWN: it cannot be reached or refuses the key, or the gateway is stopping.",
-});
 
 @ObjectType({ description: "The last probe of SiliconFlow's model list (free; never a paid generation), cached briefly." })
 export class UpstreamHealth {

@@ -1,30 +1,5 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
-
-export enum ModelKind {
-  TEXT_TO_IMAGE = "TEXT_TO_IMAGE",
-  IMAGE_EDIT = "IMAGE_EDIT",
-}
-registerEnumType(ModelKind, { name: "ModelKind" });
-
-export enum GuidanceParameter {
-  GUIDANCE_SCALE = "GUIDANCE_SCALE",
-  CFG = "CFG",
-  NONE = "NONE",
-}
-registerEnumType(GuidanceParameter, {
-  name: "GuidanceParameter",
-  description: "Which guidance input a model takes: `guidanceScale`, `cfg`, or neither.",
-});
-
-export enum ModelSource {
-  BUILTIN = "BUILTIN",
-  CONFIG = "CONFIG",
-  UPSTREAM = "UPSTREAM",
-}
-registerEnumType(ModelSource, {
-  name: "ModelSource",
-  description: "Where the gateway learnt of the model: built in, the configuration file, or only SiliconFlow's model list.",
-});
+import { Field, Float, ID, Int, ObjectType } from "type-graphql";
+import { GuidanceParameter, ModelKind, ModelSource } from "./enums.js";
 
 @ObjectType({ description: "An inclusive range with the default SiliconFlow applies when the value is not given." })
 export class NumberRange {
@@ -78,6 +53,9 @@ export class ImageModel {
 
   @Field()
   acceptsSeed!: boolean;
+
+  @Field(() => NumberRange, { nullable: true, description: "Range of `seed`; null when the model takes none." })
+  seedRange?: NumberRange | null;
 
   @Field({ description: "Whether the configured SiliconFlow key may call it." })
   available!: boolean;

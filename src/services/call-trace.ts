@@ -1,7 +1,9 @@
 import type { GenerationParams } from "./generation-rules.js";
 import type { UpstreamTrace } from "./siliconflow/client.js";
 
-export type Provider = "SILICONFLOW" | "SIMULATOR";
+/** Who generates: SiliconFlow, or the built-in simulator when no key is set. */
+export const Provider = { SILICONFLOW: "SILICONFLOW", SIMULATOR: "SIMULATOR" } as const;
+export type Provider = (typeof Provider)[keyof typeof Provider];
 export type Phase = "upload" | "preprocess" | "queue" | "upstream" | "download" | "store";
 
 export interface ImageTrace {

@@ -1,15 +1,17 @@
 import { ErrorCode, GatewayError } from "./errors.js";
 
-export type HealthState = "OK" | "DEGRADED" | "DOWN";
+export const HealthStatus = { OK: "OK", DEGRADED: "DEGRADED", DOWN: "DOWN" } as const;
+export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];
 
-export interface UpstreamHealth {
+/** One probe of SiliconFlow and what it says; the `health` query shows it as `UpstreamHealth`. */
+export interface UpstreamProbe {
   reachable: boolean;
   /** Round trip of the probe; null when it got no answer. */
   latencyMs: number | null;
   checkedAt: number;
   /** What went wrong, in words safe to show (no key, no path). */
   error: string | null;
-  state: HealthState;
+  state: HealthStatus;
 }
 
 export interface HealthServiceOptions {
@@ -22,7 +24,7 @@ export interface HealthServiceOptions {
 }
 
 /** What a failed probe says about the gateway's ability to generate. */
-function stateOf(error: unknown): { reachable: boolean; state: HealthState } {
+function stateOf(error: unknown): { reachable: boolean; state: HealthStatus } {
   if (error instanceof GatewayError) {
     switch (error.code) {
       case ErrorCode.UPSTREAM_UNAUTHORIZED:
@@ -49,8 +51,8 @@ function stateOf(error: unknown): { reachable: boolean; state: HealthState } {
  * upstream request per `cacheMs`, and concurrent askers share the probe in flight.
  */
 export class HealthService {
-  private last: UpstreamHealth | null = null;
-  private inFlight: Promise<UpstreamHealth> | null = null;
+  private last: UpstreamProbe | null = null;
+  private inFlight: Promise<UpstreamProbe> | null = null;
   private readonly now: () => number;
   private readonly monotonicMs: () => number;
 
@@ -59,26 +61,26 @@ export class HealthService {
     this.monotonicMs = options.monotonicMs ?? (() => performance.now());
   }
 
-  async upstream(): Promise<UpstreamHealth> {
+  async upstream(): Promise<UpstreamProbe> {
     return this.fresh() ?? this.check();
   }
 
   /** The last probe while it is fresh, else null: lets a caller answer without waiting on a promise. */
-  fresh(): UpstreamHealth | null {
+  fresh(): UpstreamProbe | null {
     return this.last && this.now() - this.last.checkedAt < this.options.cacheMs ? this.last : null;
   }
 
   /** Probes now (sharing a probe already under way). */
-  check(): Promise<UpstreamHealth> {
+  check(): Promise<UpstreamProbe> {
     this.inFlight ??= this.runProbe().finally(() => {
       this.inFlight = null;
     });
     return this.inFlight;
   }
 
-  private async runProbe(): Promise<UpstreamHealth> {
+  private async runProbe(): Promise<UpstreamProbe> {
     const started = this.monotonicMs();
-    let result: UpstreamHealth;
+    let result: UpstreamProbe;
     try {
       await this.options.probe();
       result = { reachable: true, latencyMs: this.monotonicMs() - started, checkedAt: this.now(), error: null, state: "OK" };

@@ -8,8 +8,11 @@ import { z } from "zod";
  * Sources: docs/siliconflow.md. Values not stated there are assumptions, marked as such.
  */
 
-export type ModelKind = "TEXT_TO_IMAGE" | "IMAGE_EDIT";
-export type GuidanceParameter = "GUIDANCE_SCALE" | "CFG" | "NONE";
+// Const objects rather than bare unions: the GraphQL schema registers these very objects as its enums.
+export const ModelKind = { TEXT_TO_IMAGE: "TEXT_TO_IMAGE", IMAGE_EDIT: "IMAGE_EDIT" } as const;
+export type ModelKind = (typeof ModelKind)[keyof typeof ModelKind];
+export const GuidanceParameter = { GUIDANCE_SCALE: "GUIDANCE_SCALE", CFG: "CFG", NONE: "NONE" } as const;
+export type GuidanceParameter = (typeof GuidanceParameter)[keyof typeof GuidanceParameter];
 
 export interface NumberRange {
   min: number;
@@ -217,7 +220,7 @@ const numberRangeOverrideSchema = z.strictObject({
 export const modelCapabilitiesOverrideSchema = z.strictObject({
   id: z.string().trim().min(1, "must not be empty"),
   displayName: z.string().trim().min(1, "must not be empty").optional(),
-  kind: z.enum(["TEXT_TO_IMAGE", "IMAGE_EDIT"]).optional(),
+  kind: z.enum(ModelKind).optional(),
   minInputImages: z.number().int().min(0).optional(),
   maxInputImages: z.number().int().min(0).max(MAX_UPSTREAM_INPUT_IMAGES).optional(),
   imageSizes: z
@@ -226,7 +229,7 @@ export const modelCapabilitiesOverrideSchema = z.strictObject({
     .optional(),
   defaultImageSize: z.string().nullable().optional(),
   maxBatchSize: z.number().int().min(1).optional(),
-  guidance: z.enum(["GUIDANCE_SCALE", "CFG", "NONE"]).optional(),
+  guidance: z.enum(GuidanceParameter).optional(),
   guidanceRange: numberRangeOverrideSchema.nullable().optional(),
   steps: numberRangeOverrideSchema.optional(),
   negativePrompt: z.boolean().optional(),

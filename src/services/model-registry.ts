@@ -8,7 +8,9 @@ import {
   type ModelKind,
 } from "./model-catalogue.js";
 
-export type ModelSource = "BUILTIN" | "CONFIG" | "UPSTREAM";
+/** Where the gateway learnt of a model. */
+export const ModelSource = { BUILTIN: "BUILTIN", CONFIG: "CONFIG", UPSTREAM: "UPSTREAM" } as const;
+export type ModelSource = (typeof ModelSource)[keyof typeof ModelSource];
 
 /**
  * `source` says where the model entry comes from: BUILTIN (the catalogue, possibly overridden by

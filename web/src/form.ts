@@ -4,8 +4,6 @@ import type { ShownError } from "./errors.js";
 import type { PickedImage } from "./state.js";
 import { isSendableToken } from "./token.js";
 
-const MAX_SEED = 9_999_999_999;
-
 /** What to fix before anything is sent, and where. */
 export interface FormProblem {
   message: string;
@@ -71,8 +69,8 @@ export function readForm(model: ImageModel, picked: readonly PickedImage[]): Gen
   if (isProblem(steps)) return steps;
   if (steps !== undefined) input.numInferenceSteps = steps;
 
-  if (model.acceptsSeed && ui.seed.value.trim() !== "") {
-    const seed = numberFrom(ui.seed, "Seed", { min: 0, max: MAX_SEED }, true);
+  if (model.seedRange && ui.seed.value.trim() !== "") {
+    const seed = numberFrom(ui.seed, "Seed", model.seedRange, true);
     if (isProblem(seed)) return seed;
     if (seed !== undefined) input.seed = seed;
   }

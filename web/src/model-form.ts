@@ -66,5 +66,5 @@ export function showModelFields(model: ImageModel | undefined): void {
   setNumberInput(ui.steps, model.steps);
   ui.stepsHint.textContent = rangeText(model.steps);
 
-  ui.seedField.hidden = !model.acceptsSeed;
+  ui.seedField.hidden = !model.seedRange;
 }

@@ -1,0 +1,27 @@
+import { registerEnumType } from "type-graphql";
+import { Provider } from "../services/call-trace.js";
+import { HealthStatus } from "../services/health.service.js";
+import { GuidanceParameter, ModelKind } from "../services/model-catalogue.js";
+import { ModelSource } from "../services/model-registry.js";
+
+// The domain's own const objects, registered as the schema's enums: one definition of each value set, and
+// resolvers hand domain values through without mapping them.
+registerEnumType(ModelKind, { name: "ModelKind" });
+registerEnumType(GuidanceParameter, {
+  name: "GuidanceParameter",
+  description: "Which guidance input a model takes: `guidanceScale`, `cfg`, or neither.",
+});
+registerEnumType(ModelSource, {
+  name: "ModelSource",
+  description: "Where the gateway learnt of the model: built in, the configuration file, or only SiliconFlow's model list.",
+});
+registerEnumType(Provider, {
+  name: "Provider",
+  description: "Who generated the images: SiliconFlow, or the built-in simulator when no API key is configured.",
+});
+registerEnumType(HealthStatus, {
+  name: "HealthStatus",
+  description: "OK: generations can run. DEGRADED: SiliconFlow answers, but with errors. DOWN: it cannot be reached or refuses the key, or the gateway is stopping.",
+});
+
+export { GuidanceParameter, HealthStatus, ModelKind, ModelSource, Provider };
