@@ -87,6 +87,30 @@ describe("Apollo Client 4 with apollo-upload-client against the real gateway", (
     expect([meta.width, meta.height]).toEqual([image.width, image.height]);
   });
 
+  it("sends the same File as two images: one file part mapped to both paths, both reach SiliconFlow", async () => {
+    const picture = await noisyPng(160, 90);
+    const file = new File([new Uint8Array(picture)], "same.png", { type: "image/png" });
+    const before = h.simulator.received.length;
+
+    const { data } = await client.mutate({
+      mutation: GenerateImagesDocument,
+      variables: { input: { model: "Qwen/Qwen-Image-Edit-2509", prompt: "the picture beside itself", cfg: 4, images: [file, file] } },
+    });
+
+    // apollo-upload-client deduplicates the File: one part, listed under both paths (the spec allows it).
+    const form = sent.at(-1)!.body as FormData;
+    const map = JSON.parse(String(form.get("map"))) as Record<string, string[]>;
+    expect(Object.values(map)).toEqual([["variables.input.images.0", "variables.input.images.1"]]);
+    expect(form.getAll(Object.keys(map)[0]!)).toHaveLength(1);
+
+    expect(data!.generateImages.images).toHaveLength(1);
+    expect(h.simulator.received.length).toBe(before + 1);
+    const upstream = h.simulator.received.at(-1)!.body;
+    expect(upstream.image3).toBeUndefined();
+    expect(Buffer.compare(dataUrlBytes(upstream.image).bytes, picture)).toBe(0);
+    expect(Buffer.compare(dataUrlBytes(upstream.image2).bytes, picture)).toBe(0);
+  });
+
   it("runs a query as plain JSON and caches it", async () => {
     const { data } = await client.query({ query: HealthDocument });
     expect(data?.health.provider).toBe("SILICONFLOW");

@@ -8,6 +8,18 @@ export interface IncomingFile {
   createReadStream(): Readable;
 }
 
+/** How reading a file ended, kept apart from any one path so each path's error can name its own field. */
+type ReadOutcome = { ok: true; bytes: Buffer } | { ok: false; fault: (field: string) => GatewayError };
+
+/**
+ * The GraphQL multipart spec lets `map` list one file under several paths (apollo-upload-client does so
+ * for a File used twice), and a variable can be used by several fields: every path then resolves to the
+ * same file object, whose stream can be read only once. So the first reader reads it and every other
+ * path of the request gets the same bytes. Keyed weakly by that object, which lives only as long as its
+ * request: nothing outlives the request, and no request sees another's files.
+ */
+const reads = new WeakMap<IncomingFile, Promise<ReadOutcome>>();
+
 /** The upload layer signals HTTP-ish faults (413 over the limit, 400 missing file, 499 client gone). */
 function uploadFault(field: string, error: unknown, maxBytes: number): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -25,15 +37,15 @@ function tooLarge(field: string, maxBytes: number): GatewayError {
 }
 
 /**
- * Reads an upload into one buffer, refusing it past `maxBytes`. A stream the parser cut at its own
+ * Reads a stream into one buffer, refusing it past `maxBytes`. A stream the parser cut at its own
  * limit ends without an error but is marked `truncated`: that is a refusal too, never half a file.
  */
-export async function readUpload(upload: Promise<IncomingFile>, field: string, maxBytes: number): Promise<Buffer> {
+async function readStream(file: IncomingFile, maxBytes: number): Promise<ReadOutcome> {
   let stream: Readable;
   try {
-    stream = (await upload).createReadStream();
+    stream = file.createReadStream();
   } catch (error) {
-    throw uploadFault(field, error, maxBytes);
+    return { ok: false, fault: (field) => uploadFault(field, error, maxBytes) };
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -42,14 +54,32 @@ export async function readUpload(upload: Promise<IncomingFile>, field: string, m
       total += chunk.length;
       if (total > maxBytes) {
         stream.destroy();
-        throw tooLarge(field, maxBytes);
+        return { ok: false, fault: (field) => tooLarge(field, maxBytes) };
       }
       chunks.push(chunk);
     }
   } catch (error) {
-    throw uploadFault(field, error, maxBytes);
+    return { ok: false, fault: (field) => uploadFault(field, error, maxBytes) };
   }
-  if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(field, maxBytes);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  if ((stream as Readable & { truncated?: boolean }).truncated) return { ok: false, fault: (field) => tooLarge(field, maxBytes) };
+  return { ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total) };
 }
 
+/** An upload's bytes, read once per file however many paths name it; refused past `maxBytes`. */
+export async function readUpload(upload: Promise<IncomingFile>, field: string, maxBytes: number): Promise<Buffer> {
+  let file: IncomingFile;
+  try {
+    file = await upload;
+  } catch (error) {
+    throw uploadFault(field, error, maxBytes);
+  }
+  // Looked up and stored with no await in between, so two paths read at once still share one read.
+  let read = reads.get(file);
+  if (!read) {
+    read = readStream(file, maxBytes);
+    reads.set(file, read);
+  }
+  const outcome = await read;
+  if (!outcome.ok) throw outcome.fault(field);
+  return outcome.bytes;
+}
