@@ -94,15 +94,19 @@ export async function prepareInputImage(
   const { width, height } = orientedSize(meta);
   const needsRotation = (meta.orientation ?? 1) !== 1;
   const needsResize = Math.max(width, height) > limits.maxLongSide;
+  // Every multi-frame input (animated WebP and GIF, multi-page TIFF and HEIF) is cut to its first frame
+  // rather than having all its frames counted: SiliconFlow edits a still picture, GIF always arrived as
+  // its first frame, and sharp decodes only that frame, so the pixel limit bounds exactly what is decoded
+  // and sent. Passed through whole, an animated WebP sent every frame unchecked.
+  const animated = (meta.pages ?? 1) > 1;
 
-  if (upstreamMime && !needsRotation && !needsResize) {
+  if (upstreamMime && !needsRotation && !needsResize && !animated) {
     // Metadata reads only the header: decode fully once so a truncated or corrupt file is refused here.
     try {
       // Reading the last pixel makes libvips decode every row (every pass of an interlaced PNG)
       // without stats()'s per-pixel statistics or a full raw copy: a quarter of the CPU, little memory.
       await open()
-        // Only the first page is loaded: for an animated WebP the last row is that of its first frame.
-        .extract({ left: (meta.width ?? 1) - 1, top: (meta.pageHeight ?? meta.height ?? 1) - 1, width: 1, height: 1 })
+        .extract({ left: (meta.width ?? 1) - 1, top: (meta.height ?? 1) - 1, width: 1, height: 1 })
         .raw()
         .toBuffer();
     } catch (error) {
