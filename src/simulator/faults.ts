@@ -10,7 +10,24 @@ export type Fault =
   /** Drop the connection without answering. */
   | { kind: "reset" }
   /** Answer normally after an extra delay. */
-  | { kind: "latency"; ms: number };
+  | { kind: "latency"; ms: number }
+  | AnswerFault;
+
+/**
+ * A generation answered with real images but output URLs no honest service would send: what a gateway
+ * must not trust its upstream with. Generation requests only.
+ */
+export type AnswerFault =
+  /** `count` output URLs whatever batch_size asked for, each a real stored image (the painted ones repeated). */
+  | { kind: "extra-outputs"; count: number }
+  /** These output URLs instead of the simulator's own: other schemes, metadata endpoints, private hosts. */
+  | { kind: "output-urls"; urls: string[] }
+  /** The simulator's own output URLs with this host instead of its address (same port, path and signature). */
+  | { kind: "output-host"; host: string };
+
+export function isAnswerFault(fault: Fault | undefined): fault is AnswerFault {
+  return fault?.kind === "extra-outputs" || fault?.kind === "output-urls" || fault?.kind === "output-host";
+}
 
 export type FaultTarget = "generation" | "download" | "models";
 
@@ -23,23 +40,31 @@ export interface FaultRule {
 }
 
 /** Checks a rule before it is armed, whether it came from a test or over HTTP (`POST /__simulator/faults`). */
-export const faultRuleSchema = z.object({
-  fault: z.discriminatedUnion("kind", [
-    z.object({
-      kind: z.literal("status"),
-      // 1xx and 204/304 cannot carry the body a status fault is about.
-      status: z.number().int().min(200).max(599),
-      body: z.string().optional(),
-      headers: z.record(z.string(), z.string()).optional(),
-    }),
-    z.object({ kind: z.literal("malformed") }),
-    z.object({ kind: z.literal("hang") }),
-    z.object({ kind: z.literal("reset") }),
-    z.object({ kind: z.literal("latency"), ms: z.number().int().min(0).max(600_000) }),
-  ]),
-  target: z.enum(["generation", "download", "models"]).optional(),
-  times: z.number().int().min(1).optional(),
-});
+export const faultRuleSchema = z
+  .object({
+    fault: z.discriminatedUnion("kind", [
+      z.object({
+        kind: z.literal("status"),
+        // 1xx and 204/304 cannot carry the body a status fault is about.
+        status: z.number().int().min(200).max(599),
+        body: z.string().optional(),
+        headers: z.record(z.string(), z.string()).optional(),
+      }),
+      z.object({ kind: z.literal("malformed") }),
+      z.object({ kind: z.literal("hang") }),
+      z.object({ kind: z.literal("reset") }),
+      z.object({ kind: z.literal("latency"), ms: z.number().int().min(0).max(600_000) }),
+      z.object({ kind: z.literal("extra-outputs"), count: z.number().int().min(1).max(10_000) }),
+      z.object({ kind: z.literal("output-urls"), urls: z.array(z.string().max(8192)).min(1).max(10_000) }),
+      z.object({ kind: z.literal("output-host"), host: z.string().min(1).max(253) }),
+    ]),
+    target: z.enum(["generation", "download", "models"]).optional(),
+    times: z.number().int().min(1).optional(),
+  })
+  .refine((rule) => !isAnswerFault(rule.fault) || (rule.target ?? "generation") === "generation", {
+    message: "a fault on the output URLs applies to generations only",
+    path: ["target"],
+  });
 
 interface ActiveRule {
   fault: Fault;

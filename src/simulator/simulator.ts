@@ -5,7 +5,7 @@ import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { builtinModels, type SimulatedModel } from "./catalogue.js";
-import { FaultBook, faultRuleSchema, type Fault, type FaultRule, type FaultTarget } from "./faults.js";
+import { FaultBook, faultRuleSchema, isAnswerFault, type AnswerFault, type Fault, type FaultRule, type FaultTarget } from "./faults.js";
 import { InputImageError, resolveInputImages } from "./input-images.js";
 import { OutputStore } from "./output-store.js";
 import { parseJsonBody, readBody } from "./request-body.js";
@@ -199,7 +199,9 @@ class Simulator {
     this.record(req, json?.kind === "object" ? json.value : {});
     const traceHeaders = { "x-siliconcloud-trace-id": randomUUID() };
 
-    if (await this.applyFault("generation", req, res, traceHeaders)) return;
+    const fault = this.faults.take("generation");
+    const answerFault = isAnswerFault(fault) ? fault : undefined;
+    if (fault && !answerFault && (await this.playFault(fault, "generation", req, res, traceHeaders))) return;
     // nginx in front of the real service refuses an oversized body before anything else looks at it.
     if (read.kind === "too-large" || json === undefined) {
       return sendReply(res, payloadTooLarge, { Connection: "close" });
@@ -229,7 +231,7 @@ class Simulator {
     const latencyMs = this.options.latencyMs ?? 0;
     if (!(await this.wait(latencyMs))) return;
 
-    const images = pngs.map((png) => ({ url: `${this.origin}${this.store.put(png)}` }));
+    const images = this.outputUrls(pngs, answerFault).map((url) => ({ url }));
     this.counts.generations += 1;
     sendJson(
       res,
@@ -244,6 +246,22 @@ class Simulator {
       },
       traceHeaders,
     );
+  }
+
+  private outputUrls(pngs: readonly Buffer[], fault: AnswerFault | undefined): string[] {
+    switch (fault?.kind) {
+      case undefined:
+        return pngs.map((png) => `${this.origin}${this.store.put(png)}`);
+      case "extra-outputs":
+        return Array.from({ length: fault.count }, (_, i) => `${this.origin}${this.store.put(pngs[i % pngs.length]!)}`);
+      case "output-urls":
+        return fault.urls;
+      case "output-host": {
+        const origin = new URL(this.origin);
+        origin.hostname = fault.host;
+        return pngs.map((png) => `${origin.origin}${this.store.put(png)}`);
+      }
+    }
   }
 
   private async paint(request: GenerationRequest, seed: number): Promise<Buffer[]> {
@@ -329,7 +347,16 @@ class Simulator {
     headers: Record<string, string>,
   ): Promise<boolean> {
     const fault: Fault | undefined = this.faults.take(target);
-    if (!fault) return false;
+    return fault ? this.playFault(fault, target, req, res, headers) : false;
+  }
+
+  private async playFault(
+    fault: Fault,
+    target: FaultTarget,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: Record<string, string>,
+  ): Promise<boolean> {
     switch (fault.kind) {
       case "status": {
         const reply: ErrorReply =
@@ -356,6 +383,9 @@ class Simulator {
         return true;
       case "latency":
         return !(await this.wait(fault.ms));
+      default:
+        // Faults on the answer's output URLs change what a generation sends, not whether it is sent.
+        return false;
     }
   }
 
