@@ -13,6 +13,7 @@ import { secureLogDir } from "./logging/log-dir.js";
 import type { Provider } from "./services/call-trace.js";
 import { ModelRegistry } from "./services/model-registry.js";
 import { SiliconFlowClient } from "./services/siliconflow/client.js";
+import type { OutputAddressPolicy } from "./services/siliconflow/output-address.js";
 import { startSimulator, type RunningSimulator } from "./simulator/simulator.js";
 import { GATEWAY_VERSION } from "./version.js";
 
@@ -32,6 +33,8 @@ export interface StartOptions {
   configFile?: string;
   /** The environment the configuration was read with (re-applied on top of a changed file). */
   env?: NodeJS.ProcessEnv;
+  /** Where output URLs may point, instead of what the upstream's address implies (tests: a "public" upstream, names resolved without DNS). */
+  outputAddresses?: OutputAddressPolicy;
 }
 
 /** The embedded simulator serves every model the gateway knows, configured ones included. */
@@ -51,7 +54,7 @@ function simulatedModel(model: ImageModelInfo): SimulatedModel {
  * Everything a running gateway needs, from configuration: with no API key it starts the simulator on
  * loopback and says so. main.ts and the integration tests both start the gateway through here.
  */
-export async function startGateway(config: GatewayConfig, { logger, configFile, env = {} }: StartOptions): Promise<StartedGateway> {
+export async function startGateway(config: GatewayConfig, { logger, configFile, env = {}, outputAddresses }: StartOptions): Promise<StartedGateway> {
   const warning = secureLogDir(config.logDir);
   if (warning) logger.warn(warning);
   const registry = new ModelRegistry({ configured: config.models });
@@ -89,6 +92,7 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
     timeoutMs: config.siliconflow.timeoutMs,
     maxRetries: config.siliconflow.maxRetries,
     downloadTimeoutMs: config.siliconflow.downloadTimeoutMs,
+    outputAddresses,
   });
 
   const health = new HealthService({

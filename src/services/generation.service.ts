@@ -15,7 +15,8 @@ import { readUpload, type IncomingFile } from "./upload-reader.js";
 /** The upstream as the service needs it: the real client, or anything that speaks the same. */
 export interface ImageGenerator {
   generate(fields: Record<string, string | number>, images: readonly WireInputImage[], trace: UpstreamTrace, apiKey?: string): Promise<GenerationResult>;
-  downloadStream(url: string): AsyncIterable<Buffer>;
+  /** `index` names the output in a refusal's message. */
+  downloadStream(url: string, index?: number): AsyncIterable<Buffer>;
 }
 
 export interface GenerationLimits {
@@ -171,7 +172,7 @@ export class GenerationService {
     trace.seedUsed = result.seed;
 
     const streamed = await this.timed(trace, "download", () =>
-      Promise.all(result.imageUrls.map((url) => this.deps.store.putStream(this.deps.upstream.downloadStream(url)))),
+      Promise.all(result.imageUrls.map((url, i) => this.deps.store.putStream(this.deps.upstream.downloadStream(url, i)))),
     );
     // Written while downloading: what remains for "store" is the header probe and the rename.
     trace.phases.store = Math.round(Math.max(...streamed.map((image) => image.storeMs)) * 1000) / 1000;

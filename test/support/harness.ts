@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseConfig, readConfigFile } from "../../src/config/load-config.js";
 import type { GatewayConfigInput } from "../../src/config/config.schema.js";
-import { startGateway, type StartedGateway } from "../../src/gateway.js";
+import { startGateway, type StartedGateway, type StartOptions } from "../../src/gateway.js";
 import { createAppLogger } from "../../src/logging/app-logger.js";
 import type { CallLogRecord } from "../../src/logging/call-log-record.js";
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from "../../src/simulator/simulator.js";
@@ -33,6 +33,8 @@ export interface HarnessOptions {
   configYaml?: string;
   /** Where the application log goes (debug level); silent when absent. */
   appLog?: { write(line: string): void };
+  /** Where the gateway may fetch outputs from, instead of what the simulator's loopback address implies. */
+  outputAddresses?: StartOptions["outputAddresses"];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -58,7 +60,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = options.appLog
     ? createAppLogger({ level: "debug", destination: options.appLog, secrets: [TEST_API_KEY] })
     : createAppLogger({ level: "silent" });
-  const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {} });
+  const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {}, outputAddresses: options.outputAddresses });
   const logFile = path.join(logDir, "image_generation.log");
   return {
     gateway,

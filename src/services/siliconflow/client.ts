@@ -2,6 +2,7 @@ import got, { RequestError, type Got } from "got";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { buildGenerationBody } from "./request-body.js";
 import { errorForStatus, retryAfterSeconds, unusableAnswer } from "./error-mapping.js";
+import { checkOutputUrl, guardedLookup, OutputRefused, policyForUpstream, type OutputAddressPolicy } from "./output-address.js";
 import type { WireGenerationResponse, WireInputImage, WireModelList } from "./wire.js";
 
 export interface SiliconFlowClientOptions {
@@ -16,6 +17,8 @@ export interface SiliconFlowClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /** Where output URLs may point; default: public addresses, plus the upstream's own loopback or private network. */
+  outputAddresses?: OutputAddressPolicy;
 }
 
 export interface GenerationResult {
@@ -41,18 +44,34 @@ function traceIdOf(headers: Record<string, string | string[] | undefined>): stri
   return Array.isArray(value) ? value[0] : value;
 }
 
-function parseGeneration(body: string): GenerationResult {
+/** An answer's output URL that is not fetched: the call fails before any download starts. */
+function refusedOutput(index: number, refusal: OutputRefused): GatewayError {
+  return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow answered an output URL the gateway does not fetch (images[${index}]): ${refusal.reason}`, {
+    cause: refusal,
+  });
+}
+
+/**
+ * The answer, trusted no further than asked: at most `asked` output URLs are taken (each is a download
+ * to disk), and each must be one the policy lets the gateway fetch.
+ */
+function parseGeneration(body: string, asked: number, allowed: OutputAddressPolicy["allowed"]): GenerationResult {
   let parsed: WireGenerationResponse;
   try {
     parsed = JSON.parse(body) as WireGenerationResponse;
   } catch {
     throw unusableAnswer("SiliconFlow returned a response that is not JSON");
   }
-  const images = Array.isArray(parsed?.images) && parsed.images.length > 0 ? parsed.images : parsed?.data;
-  const imageUrls = Array.isArray(images) ? images.map((i) => i?.url).filter((u): u is string => typeof u === "string" && /^https?:\/\//.test(u)) : [];
-  if (imageUrls.length === 0 || imageUrls.length !== images?.length) {
+  const listed = Array.isArray(parsed?.images) && parsed.images.length > 0 ? parsed.images : parsed?.data;
+  const images = Array.isArray(listed) ? listed.slice(0, asked) : [];
+  const imageUrls = images.map((i) => i?.url).filter((u): u is string => typeof u === "string");
+  if (imageUrls.length === 0 || imageUrls.length !== images.length) {
     throw unusableAnswer("SiliconFlow returned no usable image URLs");
   }
+  imageUrls.forEach((url, index) => {
+    const refusal = checkOutputUrl(url, allowed);
+    if (refusal) throw refusedOutput(index, refusal);
+  });
   const timings: Record<string, number> = {};
   for (const [key, value] of Object.entries(parsed.timings ?? {})) {
     if (typeof value === "number" && Number.isFinite(value)) timings[key] = value;
@@ -61,14 +80,32 @@ function parseGeneration(body: string): GenerationResult {
   return { imageUrls, seed, timings };
 }
 
+/** How many images the request asks for: `batch_size` is sent only to models that take one. */
+function imagesAsked(fields: Record<string, string | number>): number {
+  const size = fields.batch_size;
+  return typeof size === "number" && Number.isSafeInteger(size) && size > 0 ? size : 1;
+}
+
+/** The refusal behind a failed download, if the policy is what stopped it (got wraps what it is given). */
+function refusalIn(error: unknown): OutputRefused | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    if (cause instanceof OutputRefused) return cause;
+  }
+  return undefined;
+}
+
 export class SiliconFlowClient {
   private readonly http: Got;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly outputs: OutputAddressPolicy;
+  private readonly outputLookup: ReturnType<typeof guardedLookup>;
 
   constructor(private readonly options: SiliconFlowClientOptions) {
     this.http = got.extend({ throwHttpErrors: false, retry: { limit: 0 } });
+    this.outputs = options.outputAddresses ?? policyForUpstream(options.baseUrl);
+    this.outputLookup = guardedLookup(this.outputs);
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
@@ -129,7 +166,7 @@ export class SiliconFlowClient {
         if (response.statusCode !== 200) {
           throw errorForStatus(response.statusCode, response.body, secrets, retryAfterSeconds(response.headers["retry-after"], this.now()));
         }
-        return parseGeneration(response.body);
+        return parseGeneration(response.body, imagesAsked(fields), this.outputs.allowed);
       }
     } finally {
       trace.upstreamMs = this.now() - started;
@@ -154,14 +191,29 @@ export class SiliconFlowClient {
   /**
    * The output as a stream of chunks, for writing to disk as it arrives. Output URLs are pre-signed: no
    * Authorization header (the key must not go to a storage host). A GET that fails before its first byte
-   * is tried again, twice; once bytes went out, a failure is final.
+   * is tried again, twice; once bytes went out, a failure is final. The address policy is applied to the
+   * URL, to every address a name resolves to when connecting, and to every redirect.
    */
-  async *downloadStream(url: string): AsyncGenerator<Buffer> {
+  async *downloadStream(url: string, index = 0): AsyncGenerator<Buffer> {
     const limit = this.options.maxDownloadBytes ?? 64 * 1024 * 1024;
+    const refusal = checkOutputUrl(url, this.outputs.allowed);
+    if (refusal) throw refusedOutput(index, refusal);
     for (let attempt = 0; ; attempt += 1) {
       let received = 0;
       try {
-        const stream = got.stream(url, { timeout: { request: this.options.downloadTimeoutMs }, retry: { limit: 0 } });
+        const stream = got.stream(url, {
+          timeout: { request: this.options.downloadTimeoutMs },
+          retry: { limit: 0 },
+          dnsLookup: this.outputLookup,
+          hooks: {
+            beforeRedirect: [
+              (next) => {
+                const refused = checkOutputUrl(String(next.url), this.outputs.allowed);
+                if (refused) throw refused;
+              },
+            ],
+          },
+        });
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           received += chunk.length;
           if (received > limit) {
@@ -172,6 +224,8 @@ export class SiliconFlowClient {
         }
         return;
       } catch (error) {
+        const refused = refusalIn(error);
+        if (refused) throw refusedOutput(index, refused);
         const status = (error as { response?: { statusCode?: number } }).response?.statusCode;
         const code = (error as RequestError).code;
         const transient = status === undefined ? code !== undefined : status >= 500 || status === 408 || status === 429;
