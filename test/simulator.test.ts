@@ -403,6 +403,30 @@ describe("faults", () => {
     expect(() => sim.addFault({ fault: { kind: "latency", ms: -1 } })).toThrow();
   });
 
+  it("answer faults: a valid 200 whose output URLs are too many, replaced, or on another host", async () => {
+    sim.addFault({ fault: { kind: "extra-outputs", count: 5 }, times: 1 });
+    const many = (await (await post(sim, body)).json()) as { images: Array<{ url: string }>; data: Array<{ url: string }> };
+    expect(many.images).toHaveLength(5);
+    expect(many.data).toHaveLength(5);
+    expect(new Set(many.images.map((image) => image.url)).size).toBe(5);
+    const download = await fetch(many.images[4]!.url);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-type")).toBe("image/png");
+
+    sim.addFault({ fault: { kind: "output-urls", urls: ["file:///etc/passwd"] }, times: 1 });
+    const replaced = (await (await post(sim, body)).json()) as { images: Array<{ url: string }> };
+    expect(replaced.images).toEqual([{ url: "file:///etc/passwd" }]);
+
+    sim.addFault({ fault: { kind: "output-host", host: "images.test" }, times: 1 });
+    const moved = (await (await post(sim, body)).json()) as { images: Array<{ url: string }> };
+    expect(moved.images[0]!.url).toMatch(/^http:\/\/images\.test:\d+\/files\/[0-9a-f]{32}\.png\?/);
+  });
+
+  it("refuses an answer fault aimed at anything but generations", () => {
+    expect(() => sim.addFault({ fault: { kind: "extra-outputs", count: 2 }, target: "download" })).toThrow(/generations only/);
+    expect(() => sim.addFault({ fault: { kind: "output-urls", urls: [] } })).toThrow();
+  });
+
   it("malformed: 200 with a body that is not JSON", async () => {
     sim.addFault({ fault: { kind: "malformed" }, times: 1 });
     const response = await post(sim, body);
