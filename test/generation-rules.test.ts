@@ -6,7 +6,8 @@ import {
   validateGeneration,
   type GenerationParams,
 } from "../src/services/generation-rules.js";
-import { BUILTIN_MODELS, type ModelCapabilities } from "../src/services/model-catalogue.js";
+import type { ModelCapabilities } from "../src/services/model-capabilities.js";
+import { BUILTIN_MODELS } from "../src/services/model-catalogue.js";
 import type { ImageModelInfo } from "../src/services/model-registry.js";
 
 const LIMITS = { maxPromptLength: 4000 };

@@ -1,13 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
-import {
-  BUILTIN_MODELS,
-  conservativeCapabilities,
-  modelCapabilitiesOverrideSchema,
-  parseModelEntry,
-  resolveModelEntry,
-  type ModelCapabilities,
-  type ModelCapabilitiesOverride,
-} from "../src/services/model-catalogue.js";
+import { conservativeCapabilities, type ModelCapabilities } from "../src/services/model-capabilities.js";
+import { BUILTIN_MODELS } from "../src/services/model-catalogue.js";
+import { resolveModelEntry } from "../src/services/model-merge.js";
+import { modelCapabilitiesOverrideSchema, parseModelEntry, type ModelCapabilitiesOverride } from "../src/services/model-overrides.js";
 import { ModelRegistry, type ImageModelInfo } from "../src/services/model-registry.js";
 
 const BUILTIN_IDS = [

@@ -1,7 +1,7 @@
 import { registerEnumType } from "type-graphql";
 import { Provider } from "../services/call-trace.js";
 import { HealthStatus } from "../services/health.service.js";
-import { GuidanceParameter, ModelKind } from "../services/model-catalogue.js";
+import { GuidanceParameter, ModelKind } from "../services/model-capabilities.js";
 import { ModelSource } from "../services/model-registry.js";
 
 // The domain's own const objects, registered as the schema's enums: one definition of each value set, and

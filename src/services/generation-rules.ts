@@ -1,5 +1,5 @@
 import { badInput } from "./errors.js";
-import type { ModelCapabilities, NumberRange } from "./model-catalogue.js";
+import type { ModelCapabilities, NumberRange } from "./model-capabilities.js";
 import type { ImageModelInfo } from "./model-registry.js";
 
 /** A generation request as the client gave it, before any model-specific filtering. */

@@ -1,12 +1,7 @@
-import {
-  BUILTIN_MODELS,
-  conservativeCapabilities,
-  deepFreeze,
-  parseModelEntry,
-  resolveModelEntry,
-  type ModelCapabilities,
-  type ModelKind,
-} from "./model-catalogue.js";
+import { conservativeCapabilities, deepFreeze, type ModelCapabilities, type ModelKind } from "./model-capabilities.js";
+import { BUILTIN_MODELS } from "./model-catalogue.js";
+import { resolveModelEntry } from "./model-merge.js";
+import { parseModelEntry } from "./model-overrides.js";
 
 /** Where the gateway learnt of a model. */
 export const ModelSource = { BUILTIN: "BUILTIN", CONFIG: "CONFIG", UPSTREAM: "UPSTREAM" } as const;
