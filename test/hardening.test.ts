@@ -153,6 +153,54 @@ describe("operation shape limits", () => {
     expect(h.simulator.received.length).toBe(before);
     expect((await h.logLines()).slice(lines).map((l) => l.status)).toEqual(["failed", "failed", "failed"]);
   });
+
+  const aliased = (count: number) =>
+    Array.from({ length: count }, (_, i) => `g${i}: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "${i}"}) { callId }`).join("\n");
+
+  it.each([
+    ["an inline fragment", `mutation Many { ... on Mutation { ${aliased(60)} } }`],
+    ["a named fragment", `mutation Many { ...Calls } fragment Calls on Mutation { ${aliased(60)} }`],
+    ["nested fragments and inline fragments", `mutation Many { ...A ... on Mutation { ${aliased(30)} } } fragment A on Mutation { ... on Mutation { ...B } } fragment B on Mutation { ${aliased(60).replace(/\bg(\d+):/g, "h$1:")} }`],
+  ])("counts generateImages reached through %s: 60 aliases are refused before any upstream call, each logged", async (_, query) => {
+    const before = h.simulator.received.length;
+    const lines = (await h.logLines()).length;
+    const { body } = await postJson(h.graphqlUrl, query);
+    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(body.errors?.[0]?.message).toMatch(/at most 2 generateImages calls, this one has (60|90)/);
+    expect(h.simulator.received.length).toBe(before);
+    const logged = (await h.logLines()).slice(lines);
+    expect(logged.length).toBeGreaterThanOrEqual(60);
+    expect(new Set(logged.map((l) => `${l.status} ${l.error_code} ${l.operation_name}`))).toEqual(new Set(["failed BAD_USER_INPUT Many"]));
+  });
+
+  it.each([
+    ["directly", `mutation Viaget { generateImages(input: {model: "Qwen/Qwen-Image", prompt: "x"}) { callId } }`, 1],
+    ["through fragments", `mutation Viaget { ... on Mutation { a: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "x"}) { callId } } ...B } fragment B on Mutation { b: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "y"}) { callId } }`, 2],
+  ])("a mutation sent by GET (%s) is refused 405 and each of its calls gets a failed line", async (_, query, calls) => {
+    const before = h.simulator.received.length;
+    const lines = (await h.logLines()).length;
+    const response = await fetch(`${h.graphqlUrl}?query=${encodeURIComponent(query)}`, { headers: { "apollo-require-preflight": "true" } });
+    expect(response.status).toBe(405);
+    const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+    expect(h.simulator.received.length).toBe(before);
+    const logged = (await h.logLines()).slice(lines);
+    expect(logged.map((l) => [l.status, l.error_code, l.operation_name, l.error_message])).toEqual(
+      Array.from({ length: calls }, () => ["failed", "BAD_REQUEST", "Viaget", expect.stringMatching(/GET requests only support query operations/)]),
+    );
+  });
+
+  it("fields merged under one response key are one call, and @skip leaves a call out", async () => {
+    const args = `(input: {model: "Qwen/Qwen-Image", prompt: "same", seed: 7})`;
+    const call = `generateImages${args} { callId }`;
+    const { body } = await postJson<{ a: { callId: string }; b: { callId: string } }>(
+      h.graphqlUrl,
+      `mutation($no: Boolean!) { a: ${call} ... on Mutation { a: ${call} b: ${call} } c: generateImages${args} @skip(if: $no) { callId } }`,
+      { no: true },
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.a.callId).toEqual(expect.any(String));
+  });
 });
 
 describe("upstream faults map to stable codes; only surely-unrun calls are retried", () => {

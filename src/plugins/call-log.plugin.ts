@@ -1,17 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { Kind, type OperationDefinitionNode } from "graphql";
 import type { GatewayContext } from "../context.js";
 import type { CallRecorder } from "../logging/call-recorder.js";
-
-const GENERATE_FIELD = "generateImages";
-
-/** Top-level generateImages fields of the operation, by response key (alias or name). */
-function generateFields(operation: OperationDefinitionNode | undefined): string[] {
-  if (!operation || operation.operation !== "mutation") return [];
-  return operation.selectionSet.selections.flatMap((selection) =>
-    selection.kind === Kind.FIELD && selection.name.value === GENERATE_FIELD ? [selection.alias?.value ?? GENERATE_FIELD] : [],
-  );
-}
+import { generationFields } from "./generation-fields.js";
 
 function firstError(errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined): { code: string; message: string } {
   const error = errors?.[0];
@@ -29,10 +19,10 @@ export function callLogPlugin(recorder: CallRecorder): ApolloServerPlugin<Gatewa
     async requestDidStart() {
       return {
         async willSendResponse(requestContext) {
-          const { contextValue, request, errors } = requestContext;
+          const { contextValue, request, errors, document, operation } = requestContext;
           const calls = contextValue.calls;
           if (calls.traces.length === 0 && errors?.length) {
-            for (const key of generateFields(requestContext.operation)) {
+            for (const key of generationFields(document, operation, request.variables ?? {})) {
               const trace = calls.open(key);
               trace.status = "failed";
               trace.error = firstError(errors);
@@ -42,7 +32,7 @@ export function callLogPlugin(recorder: CallRecorder): ApolloServerPlugin<Gatewa
           recorder.record(calls.traces, {
             receivedAtMono: contextValue.receivedAtMono,
             requestId: contextValue.requestId,
-            operationName: request.operationName ?? requestContext.operation?.name?.value ?? null,
+            operationName: request.operationName ?? operation?.name?.value ?? null,
             clientIp: contextValue.clientIp,
           });
           calls.traces.length = 0;

@@ -1,7 +1,18 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError, Kind, visit, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from "graphql";
-import { getComplexity, simpleEstimator } from "graphql-query-complexity";
+import {
+  GraphQLError,
+  Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from "graphql";
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from "graphql-query-complexity";
 import { ErrorCode } from "../services/errors.js";
+import { fragmentsOf, generationFields, type FragmentMap } from "./generation-fields.js";
 
 export interface QueryLimits {
   maxDepth: number;
@@ -9,7 +20,27 @@ export interface QueryLimits {
   maxGenerations: number;
 }
 
-function depthOf(selectionSet: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
+/**
+ * How deep a `__schema`/`__type` selection may go, whatever `maxDepth` says. The standard documents are
+ * 13 (Altair; GraphiQL and graphql-js before 16's deeper type references) to 15 levels (graphql-js 16's
+ * getIntrospectionQuery with every option): an IDE or codegen must get its schema. 20 leaves room for a
+ * tool asking a few more `ofType` levels, and still refuses a document built to make the server walk
+ * type references for nothing (40 nested `ofType`, say).
+ */
+export const INTROSPECTION_MAX_DEPTH = 20;
+
+/**
+ * What one `__schema`/`__type` field counts toward `maxComplexity` at most. The full introspection
+ * document scores about 230 fields, all answered from the schema in memory; counted in full it would use
+ * a quarter of the default budget and refuse IDEs under a tighter one. Counted as at most this, one
+ * introspection passes any sensible limit, and a document repeating `__schema` under many aliases still
+ * meets the limit.
+ */
+export const INTROSPECTION_MAX_COMPLEXITY = 25;
+
+const INTROSPECTION_ROOTS: ReadonlySet<string> = new Set([SchemaMetaFieldDef.name, TypeMetaFieldDef.name]);
+
+function depthOf(selectionSet: SelectionSetNode | undefined, fragments: FragmentMap, seen: ReadonlySet<string>): number {
   if (!selectionSet) return 0;
   let deepest = 0;
   for (const selection of selectionSet.selections) {
@@ -27,6 +58,34 @@ function depthOf(selectionSet: SelectionSetNode | undefined, fragments: Map<stri
   }
   return deepest;
 }
+
+/** The operation's root fields, through the fragments and inline fragments that hold them. */
+function rootFields(selectionSet: SelectionSetNode, fragments: FragmentMap, seen: ReadonlySet<string>, into: FieldNode[] = []): FieldNode[] {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) into.push(selection);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) rootFields(selection.selectionSet, fragments, seen, into);
+    else {
+      const fragment = fragments.get(selection.name.value);
+      if (fragment && !seen.has(selection.name.value)) rootFields(fragment.selectionSet, fragments, new Set([...seen, selection.name.value]), into);
+    }
+  }
+  return into;
+}
+
+/** Depth of the ordinary fields, and apart from it the depth of the introspection ones (only ever at the root). */
+function depths(selectionSet: SelectionSetNode, fragments: FragmentMap): { regular: number; introspection: number } {
+  let regular = 0;
+  let introspection = 0;
+  for (const field of rootFields(selectionSet, fragments, new Set())) {
+    const depth = field.selectionSet ? 1 + depthOf(field.selectionSet, fragments, new Set()) : 1;
+    if (INTROSPECTION_ROOTS.has(field.name.value)) introspection = Math.max(introspection, depth);
+    else regular = Math.max(regular, depth);
+  }
+  return { regular, introspection };
+}
+
+const introspectionEstimator: ComplexityEstimator = ({ field, childComplexity }) =>
+  INTROSPECTION_ROOTS.has(field.name) ? Math.min(1 + childComplexity, INTROSPECTION_MAX_COMPLEXITY) : undefined;
 
 function refuse(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
@@ -68,13 +127,14 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): A
             }
             return;
           }
-          const fragments = new Map(
-            document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-          );
-          const depth = depthOf(operation.selectionSet, fragments, new Set());
-          if (depth > limits.maxDepth) throw refuse(`The query is ${depth} levels deep; at most ${limits.maxDepth} are allowed`);
+          const fragments = fragmentsOf(document);
+          const depth = depths(operation.selectionSet, fragments);
+          if (depth.regular > limits.maxDepth) throw refuse(`The query is ${depth.regular} levels deep; at most ${limits.maxDepth} are allowed`);
+          if (depth.introspection > INTROSPECTION_MAX_DEPTH) {
+            throw refuse(`The introspection query is ${depth.introspection} levels deep; at most ${INTROSPECTION_MAX_DEPTH} are allowed`);
+          }
 
-          const generations = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && s.name.value === "generateImages").length;
+          const generations = generationFields(document, operation, request.variables ?? {}).length;
           if (generations > limits.maxGenerations) {
             throw refuse(`An operation may hold at most ${limits.maxGenerations} generateImages calls, this one has ${generations}`);
           }
@@ -86,7 +146,8 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): A
               query: document,
               operationName: request.operationName ?? undefined,
               variables: request.variables ?? {},
-              estimators: [simpleEstimator({ defaultComplexity: 1 })],
+              // A field's own cost (dataUrl's, set in its schema definition) before the one-per-field default.
+              estimators: [introspectionEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
             });
           } catch {
             // Variables that do not fit their types: execution refuses them next, with Apollo's own code.

@@ -1,0 +1,71 @@
+import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from "graphql";
+
+export const GENERATE_FIELD = "generateImages";
+
+export type FragmentMap = ReadonlyMap<string, FragmentDefinitionNode>;
+
+export function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  return new Map(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+}
+
+/**
+ * False only when @skip/@include surely leave the selection out. A condition that cannot be read (a
+ * variable of the wrong type, say) counts as included: the cap errs on refusing, never on paying.
+ */
+function mayRun(selection: SelectionNode, variables: Readonly<Record<string, unknown>>): boolean {
+  for (const directive of selection.directives ?? []) {
+    const name = directive.name.value;
+    if (name !== "skip" && name !== "include") continue;
+    const value = directive.arguments?.find((a) => a.name.value === "if")?.value;
+    let condition: unknown;
+    if (value?.kind === Kind.BOOLEAN) condition = value.value;
+    else if (value?.kind === Kind.VARIABLE) condition = variables[value.name.value];
+    if (typeof condition !== "boolean") continue;
+    if (name === "skip" && condition) return false;
+    if (name === "include" && !condition) return false;
+  }
+  return true;
+}
+
+function collect(
+  selectionSet: SelectionSetNode,
+  fragments: FragmentMap,
+  variables: Readonly<Record<string, unknown>>,
+  keys: Set<string>,
+  spread: ReadonlySet<string>,
+): void {
+  for (const selection of selectionSet.selections) {
+    if (!mayRun(selection, variables)) continue;
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === GENERATE_FIELD) keys.add(selection.alias?.value ?? GENERATE_FIELD);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      // On the mutation root every valid type condition matches: the root is an object type.
+      collect(selection.selectionSet, fragments, variables, keys, spread);
+    } else {
+      const name = selection.name.value;
+      const fragment = fragments.get(name);
+      // A spread cycle is refused by validation; this only keeps the walk finite before it.
+      if (!fragment || spread.has(name)) continue;
+      collect(fragment.selectionSet, fragments, variables, keys, new Set([...spread, name]));
+    }
+  }
+}
+
+/**
+ * The response keys (alias, else the name) of every generateImages that would execute in the operation,
+ * reached directly, through inline fragments or through named fragment spreads. Fields sharing a response
+ * key are merged by GraphQL into one execution, so they count once. Used both to cap the calls of one
+ * operation and to log each call of a refused one, so the two cannot disagree.
+ */
+export function generationFields(
+  document: DocumentNode | undefined,
+  operation: OperationDefinitionNode | undefined,
+  variables: Readonly<Record<string, unknown>> = {},
+): string[] {
+  if (!operation || operation.operation !== "mutation") return [];
+  const keys = new Set<string>();
+  collect(operation.selectionSet, document ? fragmentsOf(document) : new Map(), variables, keys, new Set());
+  return [...keys];
+}
