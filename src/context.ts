@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { newCallTrace, type CallTrace, type Provider } from "./services/call-trace.js";
 import { maskApiKey } from "./logging/mask.js";
+import type { ByteBudget } from "./services/byte-budget.js";
 import type { Caller } from "./services/generation.service.js";
 
 /** The calls one GraphQL request makes; the call-log plugin writes them when the response leaves. */
@@ -31,4 +32,6 @@ export interface GatewayContext {
   clientIp: string;
   calls: CallBook;
   caller: Caller;
+  /** What is left of `limits.maxInlineBytesPerResponse`: each `dataUrl` reserves its size before it is read. */
+  inlineBytes: ByteBudget;
 }

@@ -577,3 +577,89 @@ describe("a refused upload is still read to its end, whoever refused it", () => 
     }
   }, 20_000);
 });
+
+describe("inline image data (dataUrl) is bounded per response", () => {
+  let h: Harness;
+  // A loose complexity limit, as an operator might set: the byte cap alone must then hold.
+  const loose = { limits: { maxQueryComplexity: 1_000_000 } };
+  const input = { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse at dusk", imageSize: "1024x1024", batchSize: 4, seed: 4242 };
+  const inlineAliases = (count: number) => Array.from({ length: count }, (_, i) => `d${i}: dataUrl`).join(" ");
+  const withInline = (count: number) =>
+    `mutation Inline($input: GenerateImagesInput!) { generateImages(input: $input) { callId cacheHit images { bytes ${inlineAliases(count)} } } }`;
+  interface Inline {
+    generateImages: { cacheHit: boolean; images: Array<Record<string, string | number>> };
+  }
+
+  beforeAll(async () => {
+    h = await startHarness({ config: loose });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("a normal dataUrl still works, and the result is then cached", async () => {
+    const { body } = await postJson<Inline>(h.graphqlUrl, withInline(1), { input });
+    expect(body.errors).toBeUndefined();
+    const images = body.data!.generateImages.images;
+    expect(images).toHaveLength(4);
+    for (const image of images) expect(Buffer.from(String(image.d0).split(",")[1]!, "base64").length).toBe(image.bytes);
+    const again = await postJson<Inline>(h.graphqlUrl, withInline(1), { input });
+    expect(again.body.data?.generateImages.cacheHit).toBe(true);
+  });
+
+  it("490 dataUrl aliases on a cached 4-image result: RESPONSE_TOO_LARGE, and memory stays bounded", async () => {
+    const first = await postJson<Inline>(h.graphqlUrl, withInline(1), { input });
+    const imageBytes = first.body.data!.generateImages.images.map((i) => Number(i.bytes));
+    // Uncapped, each request would build this much base64; it must be far over the 32 MiB default.
+    const uncapped = (490 * imageBytes.reduce((a, b) => a + b, 0) * 4) / 3;
+    expect(uncapped).toBeGreaterThan(4 * 32 * 1024 * 1024);
+
+    const upstreamBefore = h.simulator.received.length;
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    try {
+      const answers = await Promise.all(Array.from({ length: 4 }, () => postJson<Inline>(h.graphqlUrl, withInline(490), { input })));
+      for (const { status, body } of answers) {
+        expect(status).toBe(200);
+        expect(body.errors?.[0]?.extensions).toMatchObject({ code: "RESPONSE_TOO_LARGE", field: "dataUrl" });
+        expect(body.errors?.[0]?.message).toMatch(/more than 33554432 bytes of inline images/);
+        // One error where the budget ran out, not one per alias.
+        expect(body.errors!.length).toBeLessThan(490 * 4);
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(h.simulator.received.length).toBe(upstreamBefore);
+    const grownMb = (peak - baseline) / 2 ** 20;
+    console.info(`inline cap: rss grew by ${grownMb.toFixed(0)} MB for 4 parallel requests (${(uncapped / 2 ** 20).toFixed(0)} MB each uncapped)`);
+    expect(grownMb).toBeLessThan(600);
+  }, 60_000);
+
+  it("the default complexity limit refuses hundreds of dataUrl aliases before the paid call", async () => {
+    const strict = await startHarness();
+    try {
+      const before = strict.simulator.received.length;
+      const { status, body } = await postJson(strict.graphqlUrl, withInline(490), { input });
+      expect(status).toBe(400);
+      expect(body.errors?.[0]?.message).toMatch(/complexity is \d+; at most 1000/);
+      expect(strict.simulator.received.length).toBe(before);
+      expect((await postJson(strict.graphqlUrl, withInline(4), { input })).body.errors).toBeUndefined();
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("MAX_INLINE_BYTES_PER_RESPONSE sets the cap", async () => {
+    const small = await startHarness({ config: loose, env: { MAX_INLINE_BYTES_PER_RESPONSE: "1000" } });
+    try {
+      const { body } = await postJson(small.graphqlUrl, withInline(1), { input });
+      expect(body.errors?.[0]?.extensions?.code).toBe("RESPONSE_TOO_LARGE");
+      expect(body.data).toBeNull();
+      // The paid call itself went through and is logged as such; only its inline data was refused.
+      expect((await small.logLines()).at(-1)).toMatchObject({ status: "success" });
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -105,6 +105,8 @@ export const configSchema = z
         maxQueryComplexity: positiveInt.default(1000),
         /** Whole multipart request, all files and fields; default: the file limits plus 1 MB. */
         maxRequestBytes: positiveInt.optional(),
+        /** Bytes of inline image data (`dataUrl`) one response may carry; past it the field fails with RESPONSE_TOO_LARGE. */
+        maxInlineBytesPerResponse: positiveInt.default(32 * 1024 * 1024),
         /** Images per minute and model, matching the account's SiliconFlow tier; refused before spending. */
         imagesPerMinute: z.record(z.string().min(1), positiveInt).default({}),
       })
@@ -177,6 +179,7 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["SILICONFLOW_QUEUE_TIMEOUT_MS", ["siliconflow", "queueTimeoutMs"]],
   ["MAX_REQUEST_BYTES", ["limits", "maxRequestBytes"]],
   ["MAX_GENERATIONS_PER_REQUEST", ["limits", "maxGenerationsPerRequest"]],
+  ["MAX_INLINE_BYTES_PER_RESPONSE", ["limits", "maxInlineBytesPerResponse"]],
   ["SILICONFLOW_API_KEY", ["siliconflow", "apiKey"]],
   ["SILICONFLOW_BASE_URL", ["siliconflow", "baseUrl"]],
   ["SILICONFLOW_TIMEOUT_MS", ["siliconflow", "timeoutMs"]],

@@ -3,6 +3,7 @@ import type { GatewayConfig } from "../config/config.schema.js";
 import { CallBook, type GatewayContext } from "../context.js";
 import type { CallRecorder } from "../logging/call-recorder.js";
 import { AccessTokens } from "../services/access.js";
+import { ByteBudget } from "../services/byte-budget.js";
 import type { Provider } from "../services/call-trace.js";
 import type { Caller } from "../services/generation.service.js";
 
@@ -84,6 +85,7 @@ export class RequestContexts {
       clientIp: request.ip,
       calls: new CallBook(provider, apiKey, now),
       caller: this.callerOf(request),
+      inlineBytes: new ByteBudget(this.options.config.limits.maxInlineBytesPerResponse),
     };
   }
 

@@ -12,6 +12,7 @@ export const ErrorCode = {
   UPSTREAM_BAD_REQUEST: "UPSTREAM_BAD_REQUEST",
   UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
   UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
+  RESPONSE_TOO_LARGE: "RESPONSE_TOO_LARGE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -26,6 +27,8 @@ const defaultHttpStatus: Record<ErrorCode, number> = {
   UPSTREAM_BAD_REQUEST: 502,
   UPSTREAM_UNAVAILABLE: 502,
   UPSTREAM_TIMEOUT: 504,
+  // Only ever a field's error in a 200 GraphQL answer; the status is for completeness.
+  RESPONSE_TOO_LARGE: 413,
   INTERNAL_SERVER_ERROR: 500,
 };
 
