@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { buildSchema, type GraphQLInputObjectType } from "graphql";
 import type { Browser, BrowserContext } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,6 +107,52 @@ describe.skipIf(skipBrowserTests)("the offline playground in headless Chromium",
     expect(network.urls.filter((url) => url.startsWith("http") && !isLoopback(url))).toEqual([]);
     expect(cspViolations, cspViolations.join("\n")).toEqual([]);
   });
+});
+
+describe.skipIf(skipBrowserTests)("the playground's Docs pane in headless Chromium", () => {
+  let h: Harness;
+  let browser: Browser;
+  beforeAll(async () => {
+    h = await startHarness();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  it("introspects through the query limits: Docs lists generateImages and every field of its input", async () => {
+    const schema = buildSchema(await readFile(fileURLToPath(new URL("../schema.graphql", import.meta.url)), "utf8"));
+    const inputFields = Object.keys((schema.getType("GenerateImagesInput") as GraphQLInputObjectType).getFields());
+    expect(inputFields).toContain("prompt");
+
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      await recordNetwork(context);
+      const page = await context.newPage();
+      const introspections: number[] = [];
+      page.on("response", (response) => {
+        if (response.url() === h.graphqlUrl && response.request().postData()?.includes("IntrospectionQuery")) introspections.push(response.status());
+      });
+      await page.goto(`${h.url}/playground/`);
+      await page.locator("button.send-request__button").waitFor({ state: "visible", timeout: 20_000 });
+      await expect.poll(() => introspections.length, { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(introspections.every((status) => status === 200), `introspection answers: ${introspections.join(", ")}`).toBe(true);
+
+      await page.locator("button.url-box__button", { hasText: "Docs" }).click();
+      const docs = page.locator("app-doc-viewer");
+      await docs.locator(".doc-viewer-item span", { hasText: /^\s*Mutation\s*$/ }).click({ timeout: 10_000 });
+      await expect.poll(() => docs.innerText(), { timeout: 10_000 }).toMatch(/generateImages\s*\(\s*input\s+GenerateImagesInput!\s*\)/);
+
+      await docs.getByText("generateImages", { exact: true }).first().click();
+      await docs.locator("span.doc-viewer-item-type", { hasText: "GenerateImagesInput" }).first().click({ timeout: 10_000 });
+      await expect.poll(() => docs.innerText(), { timeout: 10_000 }).toContain("USED IN OPERATIONS");
+      const listed = await docs.innerText();
+      for (const field of inputFields) expect(listed, `input field ${field}`).toMatch(new RegExp(`(^|\\n)${field} `));
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });
 
 describe.skipIf(skipBrowserTests)("the SDK in headless Chromium", () => {
