@@ -142,6 +142,14 @@ describe("operation shape limits", () => {
     expect(body.errors?.[0]?.message).toMatch(/complexity/);
   });
 
+  it("a document too large for the complexity walk is refused, not let through unmeasured", async () => {
+    const fields = Array.from({ length: 6000 }, (_, i) => `m${i}: health { status }`).join(" ");
+    const { status, body } = await postJson(h.graphqlUrl, `{ ${fields} }`);
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(body.errors?.[0]?.message).toMatch(/more than 10000 fields/);
+  });
+
   it("caps generateImages per operation, before any upstream call, logging each refused call", async () => {
     const before = h.simulator.received.length;
     const lines = (await h.logLines()).length;

@@ -38,6 +38,11 @@ export const INTROSPECTION_MAX_DEPTH = 20;
  */
 export const INTROSPECTION_MAX_COMPLEXITY = 25;
 
+/** graphql-query-complexity's own default, named so the refusal can say it. */
+const MAX_QUERY_NODES = 10_000;
+/** What graphql-query-complexity 2.0 throws past `maxQueryNodes`. */
+const NODE_LIMIT_MESSAGE = "Query exceeds the maximum allowed number of nodes";
+
 const INTROSPECTION_ROOTS: ReadonlySet<string> = new Set([SchemaMetaFieldDef.name, TypeMetaFieldDef.name]);
 
 function depthOf(selectionSet: SelectionSetNode | undefined, fragments: FragmentMap, seen: ReadonlySet<string>): number {
@@ -146,10 +151,16 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): A
               query: document,
               operationName: request.operationName ?? undefined,
               variables: request.variables ?? {},
+              maxQueryNodes: MAX_QUERY_NODES,
               // A field's own cost (dataUrl's, set in its schema definition) before the one-per-field default.
               estimators: [introspectionEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
             });
-          } catch {
+          } catch (error) {
+            // The walk stops at graphql-query-complexity's node limit (fragments spread over and over can
+            // make a small document huge): that is a refusal, not a pass.
+            if (error instanceof Error && error.message.startsWith(NODE_LIMIT_MESSAGE)) {
+              throw refuse(`The query has more than ${MAX_QUERY_NODES} fields once its fragments are spread`);
+            }
             // Variables that do not fit their types: execution refuses them next, with Apollo's own code.
             return;
           }
