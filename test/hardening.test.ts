@@ -150,6 +150,20 @@ describe("operation shape limits", () => {
     expect(body.errors?.[0]?.message).toMatch(/more than 10000 fields/);
   });
 
+  it.each([
+    ["query", "Query", "health { status }"],
+    ["mutation", "Mutation", `generateImages(input: {model: "Qwen/Qwen-Image", prompt: "x"}) { callId }`],
+  ])("fragments spread 2 ** 30 times over (a %s) are measured in linear time and refused", async (operation, type, leaf) => {
+    const levels = 30;
+    const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on ${type} { ...F${i + 1} ...F${i + 1} }`).join("\n");
+    const document = `${operation} Spread { ...F0 }\n${fragments}\nfragment F${levels} on ${type} { ${leaf} }`;
+    const before = h.simulator.received.length;
+    const { status, body } = await postJson(h.graphqlUrl, document);
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(h.simulator.received.length).toBe(before);
+  }, 10_000);
+
   it("caps generateImages per operation, before any upstream call, logging each refused call", async () => {
     const before = h.simulator.received.length;
     const lines = (await h.logLines()).length;

@@ -45,33 +45,42 @@ const NODE_LIMIT_MESSAGE = "Query exceeds the maximum allowed number of nodes";
 
 const INTROSPECTION_ROOTS: ReadonlySet<string> = new Set([SchemaMetaFieldDef.name, TypeMetaFieldDef.name]);
 
-function depthOf(selectionSet: SelectionSetNode | undefined, fragments: FragmentMap, seen: ReadonlySet<string>): number {
+/**
+ * Depth of a selection set. A fragment is as deep wherever it is spread, so each is measured once: a
+ * document spreading fragments over and over (2 ** 30 spreads in a few hundred bytes) stays linear.
+ */
+function depthOf(selectionSet: SelectionSetNode | undefined, fragments: FragmentMap, memo: Map<string, number>): number {
   if (!selectionSet) return 0;
   let deepest = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
-      deepest = Math.max(deepest, selection.selectionSet ? 1 + depthOf(selection.selectionSet, fragments, seen) : 1);
+      deepest = Math.max(deepest, selection.selectionSet ? 1 + depthOf(selection.selectionSet, fragments, memo) : 1);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      deepest = Math.max(deepest, depthOf(selection.selectionSet, fragments, seen));
+      deepest = Math.max(deepest, depthOf(selection.selectionSet, fragments, memo));
     } else {
       const name = selection.name.value;
-      // A fragment spread cycle is refused by validation already; this only guards the walk.
-      if (seen.has(name)) continue;
-      const fragment = fragments.get(name);
-      deepest = Math.max(deepest, depthOf(fragment?.selectionSet, fragments, new Set([...seen, name])));
+      let depth = memo.get(name);
+      if (depth === undefined) {
+        // Set first: a spread cycle (refused by validation already) then ends the walk.
+        memo.set(name, 0);
+        depth = depthOf(fragments.get(name)?.selectionSet, fragments, memo);
+        memo.set(name, depth);
+      }
+      deepest = Math.max(deepest, depth);
     }
   }
   return deepest;
 }
 
-/** The operation's root fields, through the fragments and inline fragments that hold them. */
-function rootFields(selectionSet: SelectionSetNode, fragments: FragmentMap, seen: ReadonlySet<string>, into: FieldNode[] = []): FieldNode[] {
+/** The operation's root fields, through the fragments and inline fragments that hold them, each fragment once. */
+function rootFields(selectionSet: SelectionSetNode, fragments: FragmentMap, walked: Set<string>, into: FieldNode[] = []): FieldNode[] {
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) into.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) rootFields(selection.selectionSet, fragments, seen, into);
-    else {
+    else if (selection.kind === Kind.INLINE_FRAGMENT) rootFields(selection.selectionSet, fragments, walked, into);
+    else if (!walked.has(selection.name.value)) {
+      walked.add(selection.name.value);
       const fragment = fragments.get(selection.name.value);
-      if (fragment && !seen.has(selection.name.value)) rootFields(fragment.selectionSet, fragments, new Set([...seen, selection.name.value]), into);
+      if (fragment) rootFields(fragment.selectionSet, fragments, walked, into);
     }
   }
   return into;
@@ -81,8 +90,9 @@ function rootFields(selectionSet: SelectionSetNode, fragments: FragmentMap, seen
 function depths(selectionSet: SelectionSetNode, fragments: FragmentMap): { regular: number; introspection: number } {
   let regular = 0;
   let introspection = 0;
+  const memo = new Map<string, number>();
   for (const field of rootFields(selectionSet, fragments, new Set())) {
-    const depth = field.selectionSet ? 1 + depthOf(field.selectionSet, fragments, new Set()) : 1;
+    const depth = field.selectionSet ? 1 + depthOf(field.selectionSet, fragments, memo) : 1;
     if (INTROSPECTION_ROOTS.has(field.name.value)) introspection = Math.max(introspection, depth);
     else regular = Math.max(regular, depth);
   }
