@@ -8,6 +8,7 @@ import type { GatewayConfig } from "./config/config.schema.js";
 import type { GatewayContext } from "./context.js";
 import cors from "@fastify/cors";
 import { registerErrorHandlers } from "./http/error-handler.js";
+import { registerGetMutationRefusal } from "./http/get-mutation.js";
 import { registerImageRoute } from "./http/images.route.js";
 import { registerMultipart } from "./http/multipart.js";
 import { RequestContexts } from "./http/request-context.js";
@@ -178,6 +179,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
     onRefused: (request, code, message) => contexts.logRefusal(request, code, message),
   });
+  registerGetMutationRefusal(fastify, GRAPHQL_PATH, { onRefused: (request, code, message, calls) => contexts.logRefusal(request, code, message, calls) });
   registerImageRoute(fastify, store, deps.logger);
   registerWebApp(fastify, { root: WEB_DIST_DIR });
   await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });

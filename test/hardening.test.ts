@@ -198,18 +198,24 @@ describe("operation shape limits", () => {
   it.each([
     ["directly", `mutation Viaget { generateImages(input: {model: "Qwen/Qwen-Image", prompt: "x"}) { callId } }`, 1],
     ["through fragments", `mutation Viaget { ... on Mutation { a: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "x"}) { callId } } ...B } fragment B on Mutation { b: generateImages(input: {model: "Qwen/Qwen-Image", prompt: "y"}) { callId } }`, 2],
-  ])("a mutation sent by GET (%s) is refused 405 and each of its calls gets a failed line", async (_, query, calls) => {
-    const before = h.simulator.received.length;
-    const lines = (await h.logLines()).length;
-    const response = await fetch(`${h.graphqlUrl}?query=${encodeURIComponent(query)}`, { headers: { "apollo-require-preflight": "true" } });
-    expect(response.status).toBe(405);
-    const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
-    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
-    expect(h.simulator.received.length).toBe(before);
-    const logged = (await h.logLines()).slice(lines);
-    expect(logged.map((l) => [l.status, l.error_code, l.operation_name, l.error_message])).toEqual(
-      Array.from({ length: calls }, () => ["failed", "BAD_REQUEST", "Viaget", expect.stringMatching(/GET requests only support query operations/)]),
-    );
+  ])("a mutation sent by GET (%s) is refused 405, with or without a CSRF header, and each of its calls gets one failed line", async (_, query, calls) => {
+    for (const headers of [{ "apollo-require-preflight": "true" }, {}, { "x-apollo-operation-name": "Viaget" }] as Array<Record<string, string>>) {
+      const before = h.simulator.received.length;
+      const lines = (await h.logLines()).length;
+      const response = await fetch(`${h.graphqlUrl}?query=${encodeURIComponent(query)}`, { headers });
+      expect(response.status).toBe(405);
+      expect(response.headers.get("allow")).toBe("POST");
+      const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+      expect(body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+      expect(h.simulator.received.length).toBe(before);
+      const logged = (await h.logLines()).slice(lines);
+      expect(logged.map((l) => [l.status, l.error_code, l.operation_name, l.error_message])).toEqual(
+        Array.from({ length: calls }, () => ["failed", "BAD_REQUEST", "Viaget", expect.stringMatching(/GET requests only support query operations/)]),
+      );
+    }
+    // Queries by GET are untouched.
+    const health = await fetch(`${h.graphqlUrl}?query=${encodeURIComponent("query NoMutationHere { health { status } }")}`, { headers: { "apollo-require-preflight": "true" } });
+    expect(health.status).toBe(200);
   });
 
   it("fields merged under one response key are one call, and @skip leaves a call out", async () => {

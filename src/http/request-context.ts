@@ -89,14 +89,25 @@ export class RequestContexts {
     };
   }
 
-  /** A multipart request refused before Apollo runs is a failed generation all the same: it gets its line. */
-  logRefusal(request: FastifyRequest, code: string, message: string): void {
-    const calls = new CallBook(this.options.provider, this.options.apiKey, this.options.now);
-    const trace = calls.open();
-    trace.status = "failed";
-    trace.error = { code, message };
-    const operationName = request.headers["x-apollo-operation-name"];
-    this.options.recorder.record(calls.traces, {
+  /**
+   * A request refused before Apollo runs is a failed generation all the same: it gets its line, one per
+   * generateImages when they are known (a GET mutation's), else one (a multipart body never read).
+   */
+  logRefusal(
+    request: FastifyRequest,
+    code: string,
+    message: string,
+    calls: { responseKeys: readonly (string | undefined)[]; operationName?: string | null } = { responseKeys: [undefined] },
+  ): void {
+    if (calls.responseKeys.length === 0) return;
+    const book = new CallBook(this.options.provider, this.options.apiKey, this.options.now);
+    for (const key of calls.responseKeys) {
+      const trace = book.open(key);
+      trace.status = "failed";
+      trace.error = { code, message };
+    }
+    const operationName = calls.operationName ?? request.headers["x-apollo-operation-name"];
+    this.options.recorder.record(book.traces, {
       receivedAtMono: this.arrivalOf(request).mono,
       requestId: request.id,
       operationName: typeof operationName === "string" ? operationName : null,
