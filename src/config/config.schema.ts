@@ -98,10 +98,10 @@ export const configSchema = z
     limits: z
       .object({
         maxPromptLength: positiveInt.default(4000),
-        /** generateImages fields in one operation (each is a billed call). */
+        /** generateImages calls in one operation, through aliases and fragments (each is a billed call). */
         maxGenerationsPerRequest: positiveInt.default(4),
         maxQueryDepth: positiveInt.default(12),
-        /** One point per field selected, list fields times their expected size. */
+        /** One point per field selected, 50 per `dataUrl`; introspection is bounded apart. */
         maxQueryComplexity: positiveInt.default(1000),
         /** Whole multipart request, all files and fields; default: the file limits plus 1 MB. */
         maxRequestBytes: positiveInt.optional(),
