@@ -1,0 +1,107 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { connect } from "node:net";
+import { describe, expect, it } from "vitest";
+import { GENERATE, postJson, startHarness } from "./support/harness.js";
+import { waitFor } from "./support/wait.js";
+
+const textToImage = { model: "Qwen/Qwen-Image", prompt: "a kite" };
+
+describe("guards", () => {
+  it("bounds upstream concurrency with a bounded queue: full → RATE_LIMITED", async () => {
+    const h = await startHarness({ config: { siliconflow: { maxConcurrency: 1, maxQueue: 1 } }, simulator: { latencyMs: 400 } });
+    try {
+      const results = await Promise.all([0, 1, 2, 3].map((i) => postJson(h.graphqlUrl, GENERATE, { input: { ...textToImage, seed: i } })));
+      const codes = results.map((r) => r.body.errors?.[0]?.extensions?.code ?? "OK").sort();
+      expect(codes).toEqual(["OK", "OK", "RATE_LIMITED", "RATE_LIMITED"]);
+      const limited = results.find((r) => r.body.errors)!.body.errors![0]!;
+      expect(limited.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+      expect(h.simulator.received).toHaveLength(2);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("refuses a call that waited too long for a slot", async () => {
+    const h = await startHarness({ config: { siliconflow: { maxConcurrency: 1, maxQueue: 5, queueTimeoutMs: 100 } }, simulator: { latencyMs: 600 } });
+    try {
+      const results = await Promise.all([0, 1].map((i) => postJson(h.graphqlUrl, GENERATE, { input: { ...textToImage, seed: i } })));
+      const refused = results.find((r) => r.body.errors)!;
+      expect(refused.body.errors![0]!.extensions?.code).toBe("RATE_LIMITED");
+      expect(refused.body.errors![0]!.message).toMatch(/waited 100 ms/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("an images-per-minute budget per model refuses before spending", async () => {
+    const h = await startHarness({ config: { limits: { imagesPerMinute: { "Kwai-Kolors/Kolors": 3 } } } });
+    try {
+      const first = await postJson(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "x", batchSize: 2 } });
+      expect(first.body.errors).toBeUndefined();
+      const before = h.simulator.received.length;
+      const second = await postJson(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "x", batchSize: 2 } });
+      expect(second.body.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
+      expect(second.body.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+      expect(h.simulator.received.length).toBe(before);
+      const other = await postJson(h.graphqlUrl, GENERATE, { input: textToImage });
+      expect(other.body.errors).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("per-client limits count by token; defaults refuse no ordinary burst", async () => {
+    const h = await startHarness({ config: { auth: { tokens: ["alpha-token-123", "beta-token-456"] }, rateLimit: { callsPerWindow: 2, windowSeconds: 60 } } });
+    try {
+      const as = (token: string) => ({ authorization: `Bearer ${token}` });
+      const alpha = await Promise.all([0, 1, 2].map(() => postJson(h.graphqlUrl, GENERATE, { input: textToImage }, as("alpha-token-123"))));
+      expect(alpha.map((r) => r.body.errors?.[0]?.extensions?.code ?? "OK")).toEqual(expect.arrayContaining(["OK", "OK", "RATE_LIMITED"]));
+      const beta = await postJson(h.graphqlUrl, GENERATE, { input: textToImage }, as("beta-token-456"));
+      expect(beta.body.errors).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+    const defaults = await startHarness();
+    try {
+      const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => postJson(defaults.graphqlUrl, GENERATE, { input: { ...textToImage, seed: i } })));
+      expect(burst.filter((r) => r.body.errors)).toHaveLength(0);
+    } finally {
+      await defaults.close();
+    }
+  });
+});
+
+describe("rate-limit counters shared through Redis", () => {
+  const redisServer = "/usr/bin/redis-server";
+  const available = existsSync(redisServer);
+  if (!available && process.env.REQUIRE_REDIS === "1") throw new Error("redis-server is required (REQUIRE_REDIS=1) but not installed");
+
+  it.skipIf(!available)("two gateways share one client's budget", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const redis = spawn(redisServer, ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
+    try {
+      await waitFor(async () => {
+        const socket = connect(port, "127.0.0.1");
+        return new Promise<true | undefined>((resolve) => {
+          socket.once("connect", () => (socket.destroy(), resolve(true)));
+          socket.once("error", () => resolve(undefined));
+        });
+      });
+      const config = { rateLimit: { callsPerWindow: 3, windowSeconds: 60, redisUrl: `redis://127.0.0.1:${port}` } };
+      const [one, two] = await Promise.all([startHarness({ config }), startHarness({ config })]);
+      try {
+        const codes: string[] = [];
+        for (const h of [one, two, one, two]) {
+          const { body } = await postJson(h.graphqlUrl, GENERATE, { input: textToImage });
+          codes.push(String(body.errors?.[0]?.extensions?.code ?? "OK"));
+        }
+        expect(codes).toEqual(["OK", "OK", "OK", "RATE_LIMITED"]);
+      } finally {
+        await Promise.all([one.close(), two.close()]);
+      }
+    } finally {
+      redis.kill("SIGKILL");
+    }
+  });
+});
