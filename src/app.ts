@@ -125,6 +125,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     deps.version,
     monotonicMs,
     (error) => deps.logger.error({ err: error }, "call log write failed"),
+    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(deps.apiKey ? [deps.apiKey] : []), ...config.auth.tokens] },
     metrics,
   );
 

@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   const logger = createAppLogger({
     level: config.logLevel,
     pretty: !config.production && process.stdout.isTTY === true,
-    secrets: config.siliconflow.apiKey ? [config.siliconflow.apiKey] : [],
+    // The client tokens are secrets too: a request URL logged at debug may carry one.
+    secrets: [...(config.siliconflow.apiKey ? [config.siliconflow.apiKey] : []), ...config.auth.tokens],
   });
 
   let gateway;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { processRequest, Upload } from "graphql-upload-minimal";
+import { MESSAGE_MAX_CHARS, truncateText } from "../logging/truncate.js";
 import { ErrorCode } from "../services/errors.js";
 import { replyWithGraphQLError } from "./graphql-error-reply.js";
 
@@ -91,7 +92,8 @@ export function registerMultipart(app: FastifyInstance, path: string, options: M
       if (uploads.length > 0) reply.raw.once("finish", () => discardUnread(uploads));
     } catch (error) {
       const status = (error as { status?: number }).status ?? 400;
-      const message = error instanceof Error ? error.message : "invalid multipart request";
+      // The parser quotes the client's map paths in its messages: cut them short.
+      const message = truncateText(error instanceof Error ? error.message : "invalid multipart request", MESSAGE_MAX_CHARS);
       if (status === 413) return refuse(request, reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, message);
       return refuse(request, reply, 400, ErrorCode.BAD_USER_INPUT, `Invalid multipart request: ${message}`);
     }

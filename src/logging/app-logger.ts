@@ -2,10 +2,13 @@
  * The application log: pino JSON on stdout (pino-pretty in development), separate from the call
  * log. It must never hold a base64 image, a key or an Authorization header, whatever object a
  * caller hands it: sensitive property names are censored at any depth up to four levels, errors
- * lose the request options that HTTP clients attach to them, and messages are scrubbed.
+ * lose the request options that HTTP clients attach to them, and messages and string values are
+ * scrubbed (keys masked, images elided) and cut to MESSAGE_MAX_CHARS: a URL or a message may carry
+ * whatever a client sent.
  */
 import pino from "pino";
 import { sanitizeMessage } from "./mask.js";
+import { MESSAGE_MAX_CHARS, truncateText } from "./truncate.js";
 
 export interface AppLoggerOptions {
   level?: pino.LevelWithSilent;
@@ -44,17 +47,21 @@ const REDACT_DEPTHS = 4;
 // Fields an HTTP client's error carries that describe the request: headers, body, the raw objects.
 const REQUEST_BEARING_ERROR_FIELDS = ["options", "request", "response", "body", "json", "config", "headers"];
 
-function errorSerializer(secrets: readonly string[]): pino.SerializerFn {
+function textScrubber(secrets: readonly string[]): (text: string) => string {
+  return (text) => truncateText(sanitizeMessage(text, secrets), MESSAGE_MAX_CHARS);
+}
+
+function errorSerializer(scrubText: (text: string) => string): pino.SerializerFn {
   // The value is whatever was logged under `err`, not necessarily an Error.
   return (value: unknown): unknown => {
-    if (typeof value === "string") return sanitizeMessage(value, secrets);
+    if (typeof value === "string") return scrubText(value);
     const serialized = pino.stdSerializers.err(value as Error) as unknown;
     if (serialized === null || typeof serialized !== "object") return serialized;
     const out = { ...(serialized as Record<string, unknown>) };
     for (const field of REQUEST_BEARING_ERROR_FIELDS) delete out[field];
     for (const field of ["message", "stack"]) {
       const text = out[field];
-      if (typeof text === "string") out[field] = sanitizeMessage(text, secrets);
+      if (typeof text === "string") out[field] = scrubText(text);
     }
     return out;
   };
@@ -68,16 +75,18 @@ function isPlain(value: object): boolean {
 }
 
 /**
- * Censors sensitive keys down to REDACT_DEPTHS levels, copying only the objects on the way to a hit. It runs
- * per log line (formatters.log), not per child logger as pino's wildcard redact paths do on every binding.
+ * Censors sensitive keys down to REDACT_DEPTHS levels and passes string values through `scrubText`, copying
+ * only the objects on the way to a change. It runs per log line (formatters.log), not per child logger as
+ * pino's wildcard redact paths do on every binding.
  */
-export function scrubObject<T>(value: T, depth = 0): T {
+export function scrubObject<T>(value: T, scrubText: (text: string) => string = (text) => text, depth = 0): T {
+  if (typeof value === "string") return scrubText(value) as T;
   if (depth >= REDACT_DEPTHS || value === null || typeof value !== "object" || !isPlain(value)) return value;
   let copy: Record<string, unknown> | unknown[] | undefined;
   const source = value as Record<string, unknown>;
   for (const key of Object.keys(source)) {
     const current = source[key];
-    const next = sensitive.has(key) ? REDACTED : scrubObject(current, depth + 1);
+    const next = sensitive.has(key) ? REDACTED : scrubObject(current, scrubText, depth + 1);
     if (next !== current) {
       copy ??= Array.isArray(value) ? [...value] : { ...source };
       (copy as Record<string, unknown>)[key] = next;
@@ -87,16 +96,16 @@ export function scrubObject<T>(value: T, depth = 0): T {
 }
 
 export function createAppLogger(options: AppLoggerOptions = {}): pino.Logger {
-  const secrets = [...(options.secrets ?? [])];
-  const serializeError = errorSerializer(secrets);
+  const scrubText = textScrubber([...(options.secrets ?? [])]);
+  const serializeError = errorSerializer(scrubText);
   const loggerOptions: pino.LoggerOptions = {
     level: options.level ?? "info",
-    formatters: { log: (object) => scrubObject(object), bindings: (bindings) => scrubObject(bindings) },
+    formatters: { log: (object) => scrubObject(object, scrubText), bindings: (bindings) => scrubObject(bindings, scrubText) },
     serializers: { err: serializeError, error: serializeError },
     hooks: {
       // Messages are scrubbed too: an interpolated upstream message may echo a key or a body.
       logMethod(args, method) {
-        const scrubbed = args.map((arg: unknown) => (typeof arg === "string" ? sanitizeMessage(arg, secrets) : arg));
+        const scrubbed = args.map((arg: unknown) => (typeof arg === "string" ? scrubText(arg) : arg));
         // pino's LogFn overloads cannot be spread from an unknown[]; the arguments are the caller's own.
         return method.apply(this, scrubbed as Parameters<pino.LogFn>);
       },

@@ -1,6 +1,8 @@
 import type { CallTrace, ImageTrace } from "../services/call-trace.js";
 import type { ErrorCode } from "../services/errors.js";
 import { emptyTiming, formatDecimalString, type CallLogRecord, type InputImageEntry, type OutputImageEntry } from "./call-log-record.js";
+import { redactSecrets } from "./mask.js";
+import { MESSAGE_MAX_CHARS, SHORT_FIELD_MAX_CHARS, truncateScrubbed } from "./truncate.js";
 
 export interface CallLogMeta {
   totalMs: number;
@@ -8,6 +10,22 @@ export interface CallLogMeta {
   operationName: string | null;
   clientIp: string | null;
   gatewayVersion: string;
+}
+
+/**
+ * How a line treats the strings a client chose: secrets typed into them are masked as the key is, and
+ * each is cut past its limit with `…[truncated, N chars]`, so a refusal cannot grow the log by a megabyte.
+ */
+export interface ClientTextPolicy {
+  /** Prompt and negative prompt: MAX_PROMPT_LENGTH, so any prompt the gateway accepts is logged whole. */
+  maxPromptChars: number;
+  /** Masked wherever they appear (the SiliconFlow key, the client tokens), besides `sk-…` and `Bearer …`. */
+  secrets: readonly string[];
+}
+
+function clientText(value: string | null | undefined, max: number, policy: ClientTextPolicy): string | null {
+  // Masked before it is cut, so a key straddling the cut is still recognised whole.
+  return value == null ? null : truncateScrubbed(value, redactSecrets(value, policy.secrets), max);
 }
 
 function inputEntry(image: ImageTrace): InputImageEntry {
@@ -37,8 +55,9 @@ function outputEntry(image: ImageTrace): OutputImageEntry {
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
 /** A call as the log's contract spells it (design.md's table), plus the extras. */
-export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta): CallLogRecord {
+export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta, policy: ClientTextPolicy): CallLogRecord {
   const p = trace.params;
+  const text = (value: string | null | undefined, max: number): string | null => clientText(value, max, policy);
   const timing = emptyTiming();
   for (const [key, value] of Object.entries(trace.upstreamTimings)) timing[key] = value;
   timing.upload_ms = trace.phases.upload ?? null;
@@ -53,10 +72,10 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta): CallLogRec
     timestamp: new Date(trace.startedAt).toISOString(),
     call_id: trace.callId,
     api_key: trace.apiKeyMasked,
-    model: p?.model ?? null,
-    prompt: p?.prompt ?? null,
-    negative_prompt: p?.negativePrompt ?? null,
-    image_size: p?.imageSize ?? null,
+    model: text(p?.model, SHORT_FIELD_MAX_CHARS),
+    prompt: text(p?.prompt, policy.maxPromptChars),
+    negative_prompt: text(p?.negativePrompt, policy.maxPromptChars),
+    image_size: text(p?.imageSize, SHORT_FIELD_MAX_CHARS),
     batch_size: p?.batchSize ?? null,
     seed: p?.seed ?? null,
     num_inference_steps: p?.numInferenceSteps ?? null,
@@ -67,15 +86,16 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta): CallLogRec
     total_time_seconds: round3(meta.totalMs / 1000),
     total_time_ms: round3(meta.totalMs),
     status: failed ? "failed" : "success",
-    error_message: failed ? (trace.error?.message ?? "the call did not complete") : null,
+    error_message: failed ? text(trace.error?.message ?? "the call did not complete", MESSAGE_MAX_CHARS) : null,
     seed_used: trace.seedUsed,
     timing,
     error_code: failed ? ((trace.error?.code as ErrorCode | undefined) ?? null) : null,
     trace_id: trace.upstream.traceId ?? null,
     upstream_attempts: trace.upstream.attempts,
-    operation_name: meta.operationName,
+    operation_name: text(meta.operationName, SHORT_FIELD_MAX_CHARS),
+    // Bounded already: a client-chosen X-Request-Id is used only when it is a short token.
     request_id: meta.requestId,
-    client_ip: meta.clientIp,
+    client_ip: text(meta.clientIp, SHORT_FIELD_MAX_CHARS),
     provider: trace.provider.toLowerCase(),
     gateway_version: meta.gatewayVersion,
     cache_hit: trace.cacheHit,

@@ -1,6 +1,6 @@
 import type { CallTrace } from "../services/call-trace.js";
 import type { GatewayMetrics } from "../services/metrics.js";
-import { toCallLogRecord } from "./call-log-format.js";
+import { toCallLogRecord, type ClientTextPolicy } from "./call-log-format.js";
 import type { CallLogWriter } from "./call-log-writer.js";
 
 export interface RequestMeta {
@@ -18,6 +18,7 @@ export class CallRecorder {
     private readonly gatewayVersion: string,
     private readonly monotonicMs: () => number,
     private readonly onWriteError: (error: unknown) => void,
+    private readonly clientText: ClientTextPolicy,
     private readonly metrics?: GatewayMetrics,
   ) {}
 
@@ -30,7 +31,7 @@ export class CallRecorder {
         trace.error ??= { code: "INTERNAL_SERVER_ERROR", message: "the call did not complete" };
       }
       this.metrics?.observeCall(trace, totalMs);
-      const record = toCallLogRecord(trace, { ...meta, totalMs, gatewayVersion: this.gatewayVersion });
+      const record = toCallLogRecord(trace, { ...meta, totalMs, gatewayVersion: this.gatewayVersion }, this.clientText);
       try {
         this.writer.write(record);
       } catch (error) {

@@ -1,5 +1,6 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError } from "graphql";
+import { MESSAGE_MAX_CHARS, truncateText } from "../logging/truncate.js";
 import { ErrorCode, GatewayError } from "../services/errors.js";
 
 /** Codes Apollo itself gives to requests it cannot run; their messages hold nothing private. */
@@ -19,10 +20,11 @@ const APOLLO_REQUEST_CODES = new Set([
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
-  const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  // graphql-js quotes a wrongly typed variable whole in its message ("got invalid value { prompt: … }").
+  const base = { message: truncateText(formatted.message, MESSAGE_MAX_CHARS), ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   if (original instanceof GatewayError) {
     const { http: _http, ...extensions } = original.extensions;
-    return { ...base, message: original.message, extensions };
+    return { ...base, message: truncateText(original.message, MESSAGE_MAX_CHARS), extensions };
   }
   const code = formatted.extensions?.code;
   if (typeof code === "string" && (APOLLO_REQUEST_CODES.has(code) || code in ErrorCode)) {

@@ -1,3 +1,4 @@
+import { exceedsCodePoints, quoteInput } from "../logging/truncate.js";
 import { badInput } from "./errors.js";
 import type { ModelCapabilities, NumberRange } from "./model-capabilities.js";
 import type { ImageModelInfo } from "./model-registry.js";
@@ -52,7 +53,8 @@ export function validateGeneration(
       availableModelIds === undefined
         ? ""
         : `; available models: ${availableModelIds.length === 0 ? "none" : availableModelIds.join(", ")}`;
-    throw badInput("input.model", `unknown model "${params.model}"${known}`);
+    // Quoted short: anyone can send a megabyte as a model name, and it must not come back whole.
+    throw badInput("input.model", `unknown model ${quoteInput(params.model)}${known}`);
   }
   const id = model.id;
   if (!model.available) {
@@ -186,17 +188,6 @@ function hasNegativePrompt(params: GenerationParams): params is GenerationParams
 // \s is Unicode-aware in JS, so full-width spaces (common in CJK prompts) count as blank too.
 function isBlank(text: string): boolean {
   return /^\s*$/u.test(text);
-}
-
-function exceedsCodePoints(text: string, max: number): boolean {
-  // UTF-16 length bounds the code point count from above, so short texts need no walk.
-  if (text.length <= max) return false;
-  let count = 0;
-  for (const _ of text) {
-    count += 1;
-    if (count > max) return true;
-  }
-  return false;
 }
 
 function countOf(n: number): string {
