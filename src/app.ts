@@ -24,6 +24,8 @@ import { queryLimitsPlugin } from "./plugins/query-limits.plugin.js";
 import { ConcurrencyGate } from "./services/concurrency-gate.js";
 import { GatewayMetrics } from "./services/metrics.js";
 import { RateLimits } from "./services/rate-limits.js";
+import { RefusalLimits } from "./services/refusal-limits.js";
+import { countRefusals, registerRefusalGuard } from "./http/refusal-guard.js";
 import { ResultCache } from "./services/result-cache.js";
 import { GeneratedImageResolver, GenerationResolver } from "./resolvers/generation.resolver.js";
 import { HealthResolver } from "./resolvers/health.resolver.js";
@@ -73,6 +75,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   const store = new ImageStore(config.dataDir);
   await store.init();
   const metrics = new GatewayMetrics();
+  const refusals = new RefusalLimits({ perMinute: config.rateLimit.refusalsPerMinute, redis: deps.rateLimitStore });
 
   const service = new GenerationService({
     registry: deps.registry,
@@ -120,13 +123,16 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     ]),
   );
 
-  const recorder = new CallRecorder(
-    deps.callLog,
-    deps.version,
-    monotonicMs,
-    (error) => deps.logger.error({ err: error }, "call log write failed"),
-    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(deps.apiKey ? [deps.apiKey] : []), ...config.auth.tokens] },
-    metrics,
+  const recorder = countRefusals(
+    new CallRecorder(
+      deps.callLog,
+      deps.version,
+      monotonicMs,
+      (error) => deps.logger.error({ err: error }, "call log write failed"),
+      { maxPromptChars: config.limits.maxPromptLength, secrets: [...(deps.apiKey ? [deps.apiKey] : []), ...config.auth.tokens] },
+      metrics,
+    ),
+    refusals,
   );
 
   const fastify = Fastify({
@@ -174,6 +180,12 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
 
   const contexts = new RequestContexts({ config, provider: deps.provider, apiKey: deps.apiKey, recorder, now, monotonicMs });
   contexts.track(fastify);
+  registerRefusalGuard(fastify, {
+    path: GRAPHQL_PATH,
+    refusals,
+    clientKeyOf: (request) => contexts.clientKeyOf(request),
+    onRefused: (request, code, message) => contexts.logRefusal(request, code, message),
+  });
   registerMultipart(fastify, GRAPHQL_PATH, {
     maxFileBytes: config.uploads.maxBytes,
     maxFiles: config.uploads.maxFiles,

@@ -141,6 +141,11 @@ export const configSchema = z
         /** generateImages calls per client (token, else address) per window; off when unset. */
         callsPerWindow: positiveInt.optional(),
         windowSeconds: positiveInt.default(60),
+        /**
+         * Refused calls (bad input, no token, CSRF, upload limits…) per client (token, else address) per
+         * minute; past it every call is RATE_LIMITED until the minute ends. 0 turns it off.
+         */
+        refusalsPerMinute: nonNegativeInt.default(60),
         /** Share counters between gateways. */
         redisUrl: z.string().min(1).optional(),
       })
@@ -175,6 +180,7 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["RATE_LIMIT_CALLS", ["rateLimit", "callsPerWindow"]],
   ["RATE_LIMIT_WINDOW_SECONDS", ["rateLimit", "windowSeconds"]],
   ["RATE_LIMIT_REDIS_URL", ["rateLimit", "redisUrl"]],
+  ["RATE_LIMIT_REFUSALS_PER_MINUTE", ["rateLimit", "refusalsPerMinute"]],
   ["SILICONFLOW_MAX_QUEUE", ["siliconflow", "maxQueue"]],
   ["SILICONFLOW_QUEUE_TIMEOUT_MS", ["siliconflow", "queueTimeoutMs"]],
   ["MAX_REQUEST_BYTES", ["limits", "maxRequestBytes"]],

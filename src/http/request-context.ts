@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GatewayConfig } from "../config/config.schema.js";
 import { CallBook, type GatewayContext } from "../context.js";
-import type { CallRecorder } from "../logging/call-recorder.js";
+import type { CallSink } from "../logging/call-recorder.js";
 import { AccessTokens } from "../services/access.js";
 import { ByteBudget } from "../services/byte-budget.js";
 import type { Provider } from "../services/call-trace.js";
@@ -12,7 +12,7 @@ export interface RequestContextOptions {
   provider: Provider;
   /** The gateway's own key, masked in each call's log line unless a caller brings theirs. */
   apiKey: string | undefined;
-  recorder: CallRecorder;
+  recorder: CallSink;
   now: () => number;
   monotonicMs: () => number;
 }
@@ -57,6 +57,11 @@ export class RequestContexts {
     return request.receivedAt > 0
       ? { wall: request.receivedAt, mono: request.receivedAtMono }
       : { wall: this.options.now(), mono: this.options.monotonicMs() };
+  }
+
+  /** What per-client limits count this request's calls by. */
+  clientKeyOf(request: FastifyRequest): string {
+    return this.callerOf(request).clientKey;
   }
 
   private callerOf(request: FastifyRequest): Caller {
@@ -112,6 +117,7 @@ export class RequestContexts {
       requestId: request.id,
       operationName: typeof operationName === "string" ? operationName : null,
       clientIp: request.ip,
+      clientKey: this.clientKeyOf(request),
     });
   }
 }

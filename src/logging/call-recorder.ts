@@ -9,10 +9,17 @@ export interface RequestMeta {
   requestId: string;
   operationName: string | null;
   clientIp: string | null;
+  /** Who the refusal budget counts against: `token:<n>` or `ip:<address>`. */
+  clientKey: string;
+}
+
+/** What receives a request's calls once they are over: the recorder, or something in front of it. */
+export interface CallSink {
+  record(traces: readonly CallTrace[], meta: RequestMeta): void;
 }
 
 /** Writes a request's calls to the call log, one line each, refusals and crashes included, and counts them. */
-export class CallRecorder {
+export class CallRecorder implements CallSink {
   constructor(
     private readonly writer: Pick<CallLogWriter, "write">,
     private readonly gatewayVersion: string,

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GatewayContext } from "../context.js";
-import type { CallRecorder } from "../logging/call-recorder.js";
+import type { CallSink } from "../logging/call-recorder.js";
 import { generationFields } from "./generation-fields.js";
 
 function firstError(errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined): { code: string; message: string } {
@@ -14,7 +14,7 @@ function firstError(errors: readonly { message: string; extensions?: Record<stri
  * one line each, before the response leaves (so a line survives a crash right after the response).
  * A request refused before execution (bad variables, say) still logs each generateImages it named.
  */
-export function callLogPlugin(recorder: CallRecorder): ApolloServerPlugin<GatewayContext> {
+export function callLogPlugin(recorder: CallSink): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
@@ -34,6 +34,7 @@ export function callLogPlugin(recorder: CallRecorder): ApolloServerPlugin<Gatewa
             requestId: contextValue.requestId,
             operationName: request.operationName ?? operation?.name?.value ?? null,
             clientIp: contextValue.clientIp,
+            clientKey: contextValue.caller.clientKey,
           });
           calls.traces.length = 0;
         },

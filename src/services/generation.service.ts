@@ -111,10 +111,11 @@ export class GenerationService {
     const { limits, registry } = this.deps;
     trace.params = params;
 
+    // Before the token check: a caller without one is counted by its address, so it cannot call without limit.
+    await this.deps.rateLimits.checkClient(caller.clientKey);
     if (!caller.authenticated) {
       throw new GatewayError(ErrorCode.UNAUTHENTICATED, "generateImages needs a client token: send `Authorization: Bearer <token>`");
     }
-    await this.deps.rateLimits.checkClient(caller.clientKey);
 
     if (uploads.length > limits.maxFiles) {
       throw badInput("input.images", `at most ${limits.maxFiles} images may be uploaded, got ${uploads.length}`);

@@ -11,7 +11,8 @@ export interface RateLimitOptions {
   redis?: unknown;
 }
 
-function limiter(points: number, duration: number, keyPrefix: string, redis: unknown): RateLimiterAbstract {
+/** A counter of `points` per `duration` seconds, in Redis when given one, else in memory. */
+export function rateLimiter(points: number, duration: number, keyPrefix: string, redis: unknown): RateLimiterAbstract {
   const memory = new RateLimiterMemory({ points, duration, keyPrefix });
   // With Redis down, count in memory rather than refuse everyone: a counter outage must not become an outage.
   return redis ? new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix, insuranceLimiter: memory }) : memory;
@@ -31,9 +32,9 @@ export class RateLimits {
   private readonly perModel = new Map<string, RateLimiterAbstract>();
 
   constructor(private readonly options: RateLimitOptions) {
-    this.perClient = options.callsPerWindow ? limiter(options.callsPerWindow, options.windowSeconds, "gw-client", options.redis) : undefined;
+    this.perClient = options.callsPerWindow ? rateLimiter(options.callsPerWindow, options.windowSeconds, "gw-client", options.redis) : undefined;
     for (const [model, points] of Object.entries(options.imagesPerMinute)) {
-      this.perModel.set(model, limiter(points, 60, `gw-model:${model}`, options.redis));
+      this.perModel.set(model, rateLimiter(points, 60, `gw-model:${model}`, options.redis));
     }
   }
 
