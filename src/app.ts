@@ -7,6 +7,8 @@ import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/config.schema.js";
 import type { GatewayContext } from "./context.js";
 import cors from "@fastify/cors";
+import { registerBodyTimeouts, requestTimeoutOptions } from "./http/body-timeouts.js";
+import { capConnectionsPerAddress } from "./http/connection-cap.js";
 import { registerErrorHandlers } from "./http/error-handler.js";
 import { registerGetMutationRefusal } from "./http/get-mutation.js";
 import { registerImageRoute } from "./http/images.route.js";
@@ -137,11 +139,13 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
 
   const fastify = Fastify({
     trustProxy: config.trustProxy,
+    ...requestTimeoutOptions(config.limits.bodyTimeoutMs),
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
+  capConnectionsPerAddress(fastify.server, config.limits.maxConnectionsPerAddress);
   registerRequestLog(fastify, deps.logger);
   registerErrorHandlers(fastify, deps.logger);
   if (config.corsOrigins.length > 0) {
@@ -180,6 +184,12 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
 
   const contexts = new RequestContexts({ config, provider: deps.provider, apiKey: deps.apiKey, recorder, now, monotonicMs });
   contexts.track(fastify);
+  registerBodyTimeouts(fastify, {
+    idleMs: config.limits.bodyIdleTimeoutMs,
+    totalMs: config.limits.bodyTimeoutMs,
+    path: GRAPHQL_PATH,
+    onRefused: (request, code, message) => contexts.logRefusal(request, code, message),
+  });
   registerRefusalGuard(fastify, {
     path: GRAPHQL_PATH,
     refusals,

@@ -109,6 +109,15 @@ export const configSchema = z
         maxInlineBytesPerResponse: positiveInt.default(32 * 1024 * 1024),
         /** Images per minute and model, matching the account's SiliconFlow tier; refused before spending. */
         imagesPerMinute: z.record(z.string().min(1), positiveInt).default({}),
+        /** A request body with no byte for this long is cut with 408 REQUEST_TIMEOUT. */
+        bodyIdleTimeoutMs: positiveInt.default(10_000),
+        /** A whole request (headers and body) not received within this is cut with 408 REQUEST_TIMEOUT. */
+        bodyTimeoutMs: positiveInt.default(60_000),
+        /**
+         * Open connections per peer address; past it a new one is closed at once. 0 turns the cap off. Not
+         * lower: 50 requests at once from one keep-alive client were seen to hold 75 connections, closing ones included.
+         */
+        maxConnectionsPerAddress: nonNegativeInt.default(256),
       })
       .strict()
       .prefault({}),
@@ -184,6 +193,9 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["SILICONFLOW_MAX_QUEUE", ["siliconflow", "maxQueue"]],
   ["SILICONFLOW_QUEUE_TIMEOUT_MS", ["siliconflow", "queueTimeoutMs"]],
   ["MAX_REQUEST_BYTES", ["limits", "maxRequestBytes"]],
+  ["BODY_IDLE_TIMEOUT_MS", ["limits", "bodyIdleTimeoutMs"]],
+  ["BODY_TIMEOUT_MS", ["limits", "bodyTimeoutMs"]],
+  ["MAX_CONNECTIONS_PER_ADDRESS", ["limits", "maxConnectionsPerAddress"]],
   ["MAX_GENERATIONS_PER_REQUEST", ["limits", "maxGenerationsPerRequest"]],
   ["MAX_INLINE_BYTES_PER_RESPONSE", ["limits", "maxInlineBytesPerResponse"]],
   ["SILICONFLOW_API_KEY", ["siliconflow", "apiKey"]],

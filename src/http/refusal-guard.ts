@@ -14,6 +14,7 @@ const CLIENT_FAULTS: ReadonlySet<string> = new Set([
   ErrorCode.BAD_USER_INPUT,
   ErrorCode.PAYLOAD_TOO_LARGE,
   ErrorCode.UNAUTHENTICATED,
+  ErrorCode.REQUEST_TIMEOUT,
   "BAD_REQUEST",
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
@@ -26,7 +27,7 @@ function isRefusal(trace: CallTrace): boolean {
 /**
  * Counts every refused call against its client's refusal budget as its line is written, whoever
  * refused it: the service (validation, a missing token), Apollo (a document that does not validate)
- * or the HTTP layer before Apollo (the CSRF check, upload limits).
+ * or the HTTP layer before Apollo (the CSRF check, upload limits, a body that stalled).
  */
 export function countRefusals(sink: CallSink, refusals: RefusalLimits): CallSink {
   return {
