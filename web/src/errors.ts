@@ -19,6 +19,7 @@ export const ERROR_SENTENCES = {
   PAYLOAD_TOO_LARGE: "The upload is too large for the gateway. Use fewer or smaller images.",
   UNAUTHENTICATED: "The gateway needs an access token: enter it under Access token.",
   RATE_LIMITED: "Too many calls in a short time. Wait a moment, then try again.",
+  REQUEST_TIMEOUT: "The request took too long to reach the gateway. Check the connection and try again.",
   UPSTREAM_UNAUTHORIZED: "SiliconFlow refused the gateway's API key. Whoever runs the gateway needs to check it.",
   UPSTREAM_RATE_LIMITED: "SiliconFlow is limiting calls right now. Wait a little, then try again.",
   UPSTREAM_BAD_REQUEST: "SiliconFlow refused the request. Check the prompt and the settings.",
