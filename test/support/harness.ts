@@ -31,6 +31,8 @@ export interface HarnessOptions {
   noKey?: boolean;
   /** YAML written to a configuration file the gateway reads and watches. */
   configYaml?: string;
+  /** An existing configuration file the gateway reads and watches, instead of `configYaml`. */
+  configPath?: string;
   /** Where the application log goes (debug level); silent when absent. */
   appLog?: { write(line: string): void };
   /** Where the gateway may fetch outputs from, instead of what the simulator's loopback address implies. */
@@ -42,8 +44,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logDir = path.join(root, "logs");
   const dataDir = path.join(root, "data");
   const simulator = await startSimulator({ apiKey: TEST_API_KEY, ...options.simulator });
-  const configFile = options.configYaml === undefined ? undefined : path.join(root, "gateway.config.yaml");
-  if (configFile) await writeFile(configFile, options.configYaml!);
+  const configFile = options.configPath ?? (options.configYaml === undefined ? undefined : path.join(root, "gateway.config.yaml"));
+  if (configFile && options.configYaml !== undefined) await writeFile(configFile, options.configYaml);
   const settings: GatewayConfigInput & Record<string, unknown> = {
     ...(configFile ? readConfigFile(configFile) : {}),
     host: "127.0.0.1",
