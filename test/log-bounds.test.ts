@@ -52,6 +52,21 @@ describe("what a call-log line carries of a client's strings", () => {
     expect(bytes).toBeLessThan(8_000);
   });
 
+  it("a wrongly typed 500 KB variable, which graphql-js quotes in its message, is not echoed whole", async () => {
+    const { body } = await postJson(
+      h.graphqlUrl,
+      GENERATE,
+      { input: { model: MODEL, prompt: "a harbour", batchSize: "9".repeat(500_000) } },
+      { authorization: `Bearer ${TOKEN}`, "x-request-id": "huge-variable" },
+    );
+    const error = body.errors?.[0];
+    expect(error?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(error!.message).toMatch(/…\[truncated, \d+ chars\]$/);
+    expect(error!.message.length).toBeLessThan(2_100);
+    const { bytes } = await lineFor(h, "huge-variable");
+    expect(bytes).toBeLessThan(8_000);
+  });
+
   it("a prompt the gateway accepts is logged whole, whatever its script", async () => {
     const prompt = "港".repeat(4000);
     const { body } = await postJson(h.graphqlUrl, GENERATE, { input: { model: MODEL, prompt } }, { authorization: `Bearer ${TOKEN}`, "x-request-id": "cjk" });
