@@ -150,4 +150,16 @@ describe("createAppLogger", () => {
     expect((line?.err as Record<string, unknown>).code).toBe("ERR_NON_2XX_3XX_RESPONSE");
     expect((line?.err as Record<string, unknown>).message).toBe("upstream refused sk-F****CDEF");
   });
+
+  it("cuts a huge message at 2000 characters with the original length, and keeps an ordinary stack whole", () => {
+    const { logger, lines } = capture();
+    const err = new Error(`bad model ${"m ".repeat(50_000)}`);
+    err.stack = `Error: short\n${"    at frame (file.js:1:1)\n".repeat(100)}`;
+    logger.error({ err, model: "q ".repeat(2500) }, "refused");
+    const [line] = lines();
+    const logged = line?.err as Record<string, unknown>;
+    expect(logged.message).toBe(`bad model ${"m ".repeat(995)}…[truncated, 100010 chars]`);
+    expect(logged.stack).toBe(err.stack);
+    expect(line?.model).toBe(`${"q ".repeat(1000)}…[truncated, 5000 chars]`);
+  });
 });

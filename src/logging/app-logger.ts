@@ -51,7 +51,10 @@ function textScrubber(secrets: readonly string[]): (text: string) => string {
   return (text) => truncateText(sanitizeMessage(text, secrets), MESSAGE_MAX_CHARS);
 }
 
-function errorSerializer(scrubText: (text: string) => string): pino.SerializerFn {
+// A stack holds its message and then about ten frames: cut only where a huge message would make it huge.
+const STACK_MAX_CHARS = 4 * MESSAGE_MAX_CHARS;
+
+function errorSerializer(scrubText: (text: string) => string, secrets: readonly string[]): pino.SerializerFn {
   // The value is whatever was logged under `err`, not necessarily an Error.
   return (value: unknown): unknown => {
     if (typeof value === "string") return scrubText(value);
@@ -59,10 +62,8 @@ function errorSerializer(scrubText: (text: string) => string): pino.SerializerFn
     if (serialized === null || typeof serialized !== "object") return serialized;
     const out = { ...(serialized as Record<string, unknown>) };
     for (const field of REQUEST_BEARING_ERROR_FIELDS) delete out[field];
-    for (const field of ["message", "stack"]) {
-      const text = out[field];
-      if (typeof text === "string") out[field] = scrubText(text);
-    }
+    if (typeof out.message === "string") out.message = scrubText(out.message);
+    if (typeof out.stack === "string") out.stack = truncateText(sanitizeMessage(out.stack, secrets), STACK_MAX_CHARS);
     return out;
   };
 }
@@ -96,8 +97,9 @@ export function scrubObject<T>(value: T, scrubText: (text: string) => string = (
 }
 
 export function createAppLogger(options: AppLoggerOptions = {}): pino.Logger {
-  const scrubText = textScrubber([...(options.secrets ?? [])]);
-  const serializeError = errorSerializer(scrubText);
+  const secrets = [...(options.secrets ?? [])];
+  const scrubText = textScrubber(secrets);
+  const serializeError = errorSerializer(scrubText, secrets);
   const loggerOptions: pino.LoggerOptions = {
     level: options.level ?? "info",
     formatters: { log: (object) => scrubObject(object, scrubText), bindings: (bindings) => scrubObject(bindings, scrubText) },
