@@ -65,9 +65,9 @@ export function registerBodyTimeouts(app: FastifyInstance, options: BodyTimeoutO
     return true;
   };
 
-  app.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+  const watchBody = (request: FastifyRequest, reply: FastifyReply): void => {
     const raw = request.raw;
-    if (raw.complete || !hasBody(raw)) return done();
+    if (raw.complete || raw.destroyed) return;
     const socket = raw.socket;
     receiving.set(socket, { request, reply });
     const onIdle = (): void => {
@@ -81,6 +81,13 @@ export function registerBodyTimeouts(app: FastifyInstance, options: BodyTimeoutO
       socket.setTimeout(app.server.timeout);
     });
     socket.setTimeout(options.idleMs);
+  };
+
+  app.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    // Looked at once Node has parsed the whole read the headers came in (after I/O, so setImmediate: a
+    // nextTick runs between the headers and the body of one packet). A small body came with its headers, is
+    // complete by then, and costs no timer, listener or map entry.
+    if (hasBody(request.raw)) setImmediate(watchBody, request, reply);
     done();
   });
 
