@@ -103,8 +103,8 @@ describe("what the application log carries of a client's strings", () => {
     await h.close();
   });
 
-  it("a 5 KB URL with a key in it is logged masked and cut to 2000 characters with the original length", async () => {
-    const query = `{ health { status } } # ${"ab ".repeat(1_100)}`;
+  it("a 5 KB URL with keys in it is logged masked and cut to 2000 characters with the original length", async () => {
+    const query = `{ health { status } } # sk-zyxwvutsrqponmlkjihgfedcba654321 ${"ab ".repeat(1_100)}`;
     const url = `${h.graphqlUrl}?key=sk-abcdefghijklmnopqrstuvwxyz123456&query=${encodeURIComponent(query)}`;
     const response = await fetch(url, { headers: { "x-request-id": "long-url" } });
     await response.arrayBuffer();
@@ -114,5 +114,7 @@ describe("what the application log carries of a client's strings", () => {
     expect(logged).toMatch(/…\[truncated, \d{4,} chars\]$/);
     expect(logged.length).toBeLessThan(2_100);
     expect(logged).toContain("key=sk-a****3456&");
+    // URL-encoded, the second key follows `%20`.
+    expect(logged).toContain("%20sk-z****4321%20");
   });
 });

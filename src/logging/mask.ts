@@ -27,8 +27,9 @@ export function maskApiKey(key: string | undefined | null): string {
 
 // Any bearer token is masked, also one we were not told about (a client's key echoed upstream).
 const BEARER_TOKEN = /\b(Bearer\s+)([^\s"',;]+)/gi;
-// SiliconFlow (and OpenAI-style) keys: `sk-` followed by a long run; 16+ avoids words like "sk-learn".
-const SK_KEY = /\bsk-[A-Za-z0-9_-]{16,}/g;
+// SiliconFlow (and OpenAI-style) keys: `sk-` followed by a long run; 16+ avoids words like "sk-learn". Not
+// after a letter ("task-…"), but after a digit: in a URL-encoded text a key follows `%20` or `%3D`.
+const SK_KEY = /(?<![A-Za-z])sk-[A-Za-z0-9_-]{16,}/g;
 
 /**
  * Replaces every occurrence of each secret, of `Bearer <anything>` and of anything shaped like an
