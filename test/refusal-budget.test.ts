@@ -50,6 +50,23 @@ describe("the refusal budget per client address", () => {
   });
 });
 
+describe("the refusal budget counts requests", () => {
+  it("one request whose many calls are all refused counts once", async () => {
+    const h = await startHarness({ env: { RATE_LIMIT_REFUSALS_PER_MINUTE: "2" } });
+    try {
+      const aliases = Array.from({ length: 10 }, (_, i) => `g${i}: generateImages(input: $input) { callId }`).join(" ");
+      const many = await postJson(h.graphqlUrl, `mutation M($input: GenerateImagesInput!) { ${aliases} }`, { input: { model: MODEL, prompt: "x" } });
+      expect(many.body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+      expect((await h.logLines()).filter((l) => l.error_code === "BAD_USER_INPUT")).toHaveLength(10);
+      const next = await postJson(h.graphqlUrl, GENERATE, { input: { model: MODEL, prompt: "a harbour" } });
+      expect(next.status).toBe(200);
+      expect(next.body.errors).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe("the per-client call limit before the token check", () => {
   it("callers without a token are counted by address, so RATE_LIMIT_CALLS bounds them too", async () => {
     const h = await startHarness({ config: { auth: { tokens: [TOKEN] } }, env: { RATE_LIMIT_CALLS: "2", RATE_LIMIT_REFUSALS_PER_MINUTE: "0" } });

@@ -151,8 +151,8 @@ export const configSchema = z
         callsPerWindow: positiveInt.optional(),
         windowSeconds: positiveInt.default(60),
         /**
-         * Refused calls (bad input, no token, CSRF, upload limits…) per client (token, else address) per
-         * minute; past it every call is RATE_LIMITED until the minute ends. 0 turns it off.
+         * Requests with a refused call (bad input, no token, CSRF, upload limits…) per client (token, else
+         * address) per minute; past it every call is RATE_LIMITED until the minute ends. 0 turns it off.
          */
         refusalsPerMinute: nonNegativeInt.default(60),
         /** Share counters between gateways. */

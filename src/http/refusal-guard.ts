@@ -25,15 +25,17 @@ function isRefusal(trace: CallTrace): boolean {
 }
 
 /**
- * Counts every refused call against its client's refusal budget as its line is written, whoever
- * refused it: the service (validation, a missing token), Apollo (a document that does not validate)
- * or the HTTP layer before Apollo (the CSRF check, upload limits, a body that stalled).
+ * Counts a request with a refused call against its client's refusal budget as its lines are written,
+ * whoever refused it: the service (validation, a missing token), Apollo (a document that does not
+ * validate) or the HTTP layer before Apollo (the CSRF check, upload limits, a body that stalled). Once
+ * per request, not per call: what a refusal costs the gateway is the request, and a client that sent
+ * one operation with too many generateImages must not be locked out for it.
  */
 export function countRefusals(sink: CallSink, refusals: RefusalLimits): CallSink {
   return {
     record(traces: readonly CallTrace[], meta: RequestMeta): void {
       sink.record(traces, meta);
-      for (const trace of traces) if (isRefusal(trace)) refusals.count(meta.clientKey);
+      if (traces.some(isRefusal)) refusals.count(meta.clientKey);
     },
   };
 }
