@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { environmentKeys } from "../../src/config/config.schema.js";
 import { ErrorCode } from "../../src/services/errors.js";
@@ -37,5 +39,20 @@ describe("the README's reference tables match the code", () => {
   it("lists every error code the gateway gives", () => {
     const documented = firstColumnNames(section("Error codes"));
     expect(Object.values(ErrorCode).filter((code) => !documented.has(code))).toEqual([]);
+  });
+});
+
+describe("the repository explains itself", () => {
+  it("no source file cites a document outside the repository", () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    // Documents the project was planned from, which live beside the repository and not in it.
+    const outside = ["design\\.md", "siliconflow-api\\.md", "seed-design", "stack-notes", "/work/shared"];
+    const grep = spawnSync("git", ["grep", "-nE", outside.join("|"), "--", "src", "web/src", "sdk/*.ts", "bench", "scripts", "*.js"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    // git grep exits 1 when nothing matches, 0 with matches, and above 1 on an error.
+    expect(grep.status, grep.stderr).toBe(1);
+    expect(grep.stdout).toBe("");
   });
 });
