@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { configReference } from "../../src/config/config-reference.js";
 import { environmentKeys } from "../../src/config/config.schema.js";
 import { ErrorCode } from "../../src/services/errors.js";
 
@@ -54,5 +55,12 @@ describe("the repository explains itself", () => {
     // git grep exits 1 when nothing matches, 0 with matches, and above 1 on an error.
     expect(grep.status, grep.stderr).toBe(1);
     expect(grep.stdout).toBe("");
+  });
+});
+
+describe("docs/configuration.md", () => {
+  it("is what the configuration schema generates (npm run docs:config)", () => {
+    const committed = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+    expect(committed).toBe(configReference());
   });
 });
