@@ -70,7 +70,7 @@ function parseArgs(argv: readonly string[]): { smoke: boolean; parts: Set<Part> 
   let smoke = false;
   let parts = new Set<Part>(["a", "b", "c"]);
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === "--smoke") smoke = true;
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
@@ -184,7 +184,7 @@ async function startBare(ctx: Context): Promise<ChildServer> {
 }
 
 async function stopAll(...servers: Array<ChildServer | undefined>): Promise<void> {
-  await Promise.all(servers.map((s) => s?.stop()));
+  await Promise.all(servers.filter((s) => s !== undefined).map((s) => s.stop()));
 }
 
 // ---------------------------------------------------------------------------------------------- (a)

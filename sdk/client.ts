@@ -1,5 +1,5 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { print, type DocumentNode } from "graphql";
+import { Kind, print, type DocumentNode } from "graphql";
 import {
   GenerateImagesDocument,
   HealthDocument,
@@ -148,7 +148,7 @@ function queryText(document: DocumentNode): string {
 
 function operationName(document: DocumentNode): string | undefined {
   for (const definition of document.definitions) {
-    if (definition.kind === "OperationDefinition" && definition.name) return definition.name.value;
+    if (definition.kind === Kind.OPERATION_DEFINITION && definition.name) return definition.name.value;
   }
   return undefined;
 }

@@ -66,7 +66,7 @@ describe("Apollo Client 4 with apollo-upload-client against the real gateway", (
     const request = sent.at(-1)!;
     expect(request.body).toBeInstanceOf(FormData);
     expect(request.headers.get("apollo-require-preflight")).toBe("true");
-    const map = JSON.parse(String((request.body as FormData).get("map"))) as Record<string, string[]>;
+    const map = JSON.parse((request.body as FormData).get("map") as string) as Record<string, string[]>;
     expect(Object.values(map)).toEqual([["variables.input.images.0"], ["variables.input.images.1"]]);
 
     const upstream = h.simulator.received.at(-1)!.body;
@@ -77,7 +77,7 @@ describe("Apollo Client 4 with apollo-upload-client against the real gateway", (
     const result = data!.generateImages;
     expect(result.provider).toBe("SILICONFLOW");
     expect(result.images).toHaveLength(1);
-    const image = result.images[0]!;
+    const image = result.images[0];
     const response = await fetch(image.url);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe(image.mimeType);
@@ -99,9 +99,9 @@ describe("Apollo Client 4 with apollo-upload-client against the real gateway", (
 
     // apollo-upload-client deduplicates the File: one part, listed under both paths (the spec allows it).
     const form = sent.at(-1)!.body as FormData;
-    const map = JSON.parse(String(form.get("map"))) as Record<string, string[]>;
+    const map = JSON.parse(form.get("map") as string) as Record<string, string[]>;
     expect(Object.values(map)).toEqual([["variables.input.images.0", "variables.input.images.1"]]);
-    expect(form.getAll(Object.keys(map)[0]!)).toHaveLength(1);
+    expect(form.getAll(Object.keys(map)[0])).toHaveLength(1);
 
     expect(data!.generateImages.images).toHaveLength(1);
     expect(h.simulator.received.length).toBe(before + 1);

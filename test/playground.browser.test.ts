@@ -37,7 +37,7 @@ async function bundleSdk(): Promise<string> {
   const outputs = Array.isArray(result) ? result : [result];
   const chunks = outputs.flatMap((o) => o.output).filter((c) => c.type === "chunk");
   expect(chunks).toHaveLength(1);
-  return chunks[0]!.code;
+  return chunks[0].code;
 }
 
 async function introspects(h: Harness): Promise<boolean> {
@@ -202,7 +202,7 @@ describe.skipIf(skipBrowserTests)("the SDK in headless Chromium", () => {
           prompt: "make it teal",
           images: [new File([drawn], "drawn.png", { type: "image/png" })],
         });
-        const response = await fetch(result.images[0]!.url);
+        const response = await fetch(result.images[0].url);
         const served = new Uint8Array(await response.arrayBuffer());
         let error: unknown[] = [];
         try {
@@ -213,7 +213,7 @@ describe.skipIf(skipBrowserTests)("the SDK in headless Chromium", () => {
         }
         return {
           uploaded: Array.from(new Uint8Array(await drawn.arrayBuffer())),
-          image: result.images[0]!,
+          image: result.images[0],
           servedType: response.headers.get("content-type"),
           servedBytes: served.length,
           error,
@@ -263,7 +263,7 @@ describe("playground routes and configuration", () => {
       expect(page.body).toContain("mutation GenerateImages");
       expect(page.body).toMatch(/disableAccount: true/);
       // Every script and stylesheet of the page is relative: served by the gateway from node_modules.
-      const references = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      const references = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
       expect(references.length).toBeGreaterThan(3);
       expect(references.filter((ref) => /^(?:https?:)?\/\//.test(ref))).toEqual([]);
       expect(page.csp).toContain("default-src 'self'");

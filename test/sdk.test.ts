@@ -69,8 +69,8 @@ describe("the typed SDK against the real gateway", () => {
     expect(request.contentType).toBe("");
     expect(request.body).toBeInstanceOf(FormData);
     const form = request.body as FormData;
-    expect(JSON.parse(String(form.get("map")))).toEqual({ "0": ["variables.input.images.0"], "1": ["variables.input.images.1"] });
-    expect(JSON.parse(String(form.get("operations"))).variables.input.images).toEqual([null, null]);
+    expect(JSON.parse(form.get("map") as string)).toEqual({ "0": ["variables.input.images.0"], "1": ["variables.input.images.1"] });
+    expect(JSON.parse(form.get("operations") as string).variables.input.images).toEqual([null, null]);
 
     expect(result.provider).toBe("SILICONFLOW");
     expect(result.model).toBe("Qwen/Qwen-Image-Edit-2509");
@@ -86,7 +86,7 @@ describe("the typed SDK against the real gateway", () => {
     expect(Buffer.compare(image.bytes, red)).toBe(0);
     expect(Buffer.compare(image2.bytes, green)).toBe(0);
 
-    const output = result.images[0]!;
+    const output = result.images[0];
     expect(output.url.startsWith(`${h.url}/images/`)).toBe(true);
     const served = await fetchImage(output.url);
     expect(served.type).toBe(output.mimeType);
@@ -130,7 +130,7 @@ describe("the typed SDK against the real gateway", () => {
     expect(headers.get("authorization")).toBe("Bearer client-token-123");
     const anonymous: SentRequest[] = [];
     await createGatewayClient({ url: h.graphqlUrl, fetch: recordingFetch(anonymous) }).health();
-    expect(anonymous[0]!.headers.has("authorization")).toBe(false);
+    expect(anonymous[0].headers.has("authorization")).toBe(false);
   });
 
   it("health and models", async () => {

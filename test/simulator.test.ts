@@ -409,7 +409,7 @@ describe("faults", () => {
     expect(many.images).toHaveLength(5);
     expect(many.data).toHaveLength(5);
     expect(new Set(many.images.map((image) => image.url)).size).toBe(5);
-    const download = await fetch(many.images[4]!.url);
+    const download = await fetch(many.images[4].url);
     expect(download.status).toBe(200);
     expect(download.headers.get("content-type")).toBe("image/png");
 
@@ -419,7 +419,7 @@ describe("faults", () => {
 
     sim.addFault({ fault: { kind: "output-host", host: "images.test" }, times: 1 });
     const moved = (await (await post(sim, body)).json()) as { images: Array<{ url: string }> };
-    expect(moved.images[0]!.url).toMatch(/^http:\/\/images\.test:\d+\/files\/[0-9a-f]{32}\.png\?/);
+    expect(moved.images[0].url).toMatch(/^http:\/\/images\.test:\d+\/files\/[0-9a-f]{32}\.png\?/);
   });
 
   it("refuses an answer fault aimed at anything but generations", () => {

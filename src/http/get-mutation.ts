@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from "fastify";
-import { getOperationAST, parse, type DocumentNode } from "graphql";
+import { getOperationAST, OperationTypeNode, parse, type DocumentNode } from "graphql";
 import { generationFields } from "../plugins/generation-fields.js";
 import { replyWithGraphQLError } from "./graphql-error-reply.js";
 
@@ -45,7 +45,7 @@ export function registerGetMutationRefusal(fastify: FastifyInstance, graphqlPath
     const document = parsed(query);
     const operationName = typeof search?.operationName === "string" ? search.operationName : undefined;
     const operation = document ? getOperationAST(document, operationName) : null;
-    if (operation?.operation !== "mutation") return done();
+    if (operation?.operation !== OperationTypeNode.MUTATION) return done();
     options.onRefused(request, CODE, MESSAGE, {
       responseKeys: generationFields(document, operation, variablesOf(search?.variables)),
       operationName: operation.name?.value ?? null,

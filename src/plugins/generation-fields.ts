@@ -1,4 +1,4 @@
-import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from "graphql";
+import { Kind, OperationTypeNode, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from "graphql";
 
 export const GENERATE_FIELD = "generateImages";
 
@@ -66,7 +66,7 @@ export function generationFields(
   operation: OperationDefinitionNode | undefined,
   variables: Readonly<Record<string, unknown>> = {},
 ): string[] {
-  if (!operation || operation.operation !== "mutation") return [];
+  if (!operation || operation.operation !== OperationTypeNode.MUTATION) return [];
   const keys = new Set<string>();
   collect(operation.selectionSet, document ? fragmentsOf(document) : new Map(), variables, keys, new Set());
   return [...keys];

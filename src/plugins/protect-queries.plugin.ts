@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError } from "graphql";
+import { GraphQLError, OperationTypeNode } from "graphql";
 import type { GatewayContext } from "../context.js";
 import { ErrorCode } from "../services/errors.js";
 
@@ -13,7 +13,7 @@ export function protectQueriesPlugin(): ApolloServerPlugin<GatewayContext> {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, contextValue }) {
-          if (operation?.operation !== "query" || contextValue.caller.authenticated) return;
+          if (operation?.operation !== OperationTypeNode.QUERY || contextValue.caller.authenticated) return;
           // 200, as for any GraphQL error: clients read the code from the body, not the status.
           throw new GraphQLError("This query needs a client token: send `Authorization: Bearer <token>`", {
             extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 200 } },

@@ -178,7 +178,7 @@ export class GenerationService {
     // Written while downloading: what remains for "store" is the header probe and the rename.
     trace.phases.store = Math.round(Math.max(...streamed.map((image) => image.storeMs)) * 1000) / 1000;
     const stored = streamed.map(({ head: _head, storeMs: _storeMs, ...image }) => image);
-    const outputs = streamed.map((image, index) => ({ base64Preview: base64Preview(image.head), upstreamUrl: result.imageUrls[index]! }));
+    const outputs = streamed.map((image, index) => ({ base64Preview: base64Preview(image.head), upstreamUrl: result.imageUrls[index] }));
     const fresh: CachedResult = { images: stored, outputs, seed: result.seed, timings: result.timings, inputs: trace.inputs };
     if (cacheKey) cache?.set(cacheKey, fresh);
     return this.outcome(fresh, request, trace, false);
@@ -202,13 +202,13 @@ export class GenerationService {
     const images = result.images.map((image, index) => ({ ...image, index, url: `${base}/images/${image.fileName}` }));
     trace.outputs = images.map((image, index) => ({
       index,
-      base64Preview: result.outputs[index]!.base64Preview,
+      base64Preview: result.outputs[index].base64Preview,
       width: image.width,
       height: image.height,
       mimeType: image.mimeType,
       bytes: image.bytes,
       url: image.url,
-      upstreamUrl: result.outputs[index]!.upstreamUrl,
+      upstreamUrl: result.outputs[index].upstreamUrl,
     }));
     const inference = result.timings.inference;
     return { images, seed: result.seed, inferenceSeconds: typeof inference === "number" ? inference : null, cacheHit };

@@ -91,7 +91,9 @@ export class ModelRegistry {
    * are no longer listed are dropped, since nothing else vouches for them.
    */
   applyUpstreamList(ids: readonly string[]): void {
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== "string")) {
+    // Checked at run time too: the list comes from SiliconFlow's JSON.
+    const given: unknown = ids;
+    if (!Array.isArray(given) || given.some((id) => typeof id !== "string")) {
       throw new TypeError("the upstream model list must be an array of strings");
     }
     const listed = new Set(ids.filter((id) => id !== ""));

@@ -253,7 +253,7 @@ class Simulator {
       case undefined:
         return pngs.map((png) => `${this.origin}${this.store.put(png)}`);
       case "extra-outputs":
-        return Array.from({ length: fault.count }, (_, i) => `${this.origin}${this.store.put(pngs[i % pngs.length]!)}`);
+        return Array.from({ length: fault.count }, (_, i) => `${this.origin}${this.store.put(pngs[i % pngs.length])}`);
       case "output-urls":
         return fault.urls;
       case "output-host": {

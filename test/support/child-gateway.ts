@@ -44,12 +44,12 @@ export async function spawnGateway(main: string, env: Record<string, string>, ti
       const match = /gateway listening on (http:\/\/[^\s"]+)\/graphql/.exec(line);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve(match[1]);
       }
     };
     for (const stream of [child.stdout, child.stderr]) {
       let pending = "";
-      stream!.on("data", (chunk: Buffer) => {
+      stream.on("data", (chunk: Buffer) => {
         pending += chunk.toString("utf8");
         const lines = pending.split("\n");
         pending = lines.pop()!;

@@ -22,7 +22,7 @@ function firstColumnNames(text: string): Set<string> {
   for (const line of text.split("\n")) {
     if (!line.startsWith("| ")) continue;
     const first = line.split("|")[1] ?? "";
-    for (const match of first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(match[1]!);
+    for (const match of first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(match[1]);
   }
   return names;
 }

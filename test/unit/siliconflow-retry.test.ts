@@ -22,7 +22,7 @@ async function upstream(script: Scripted[]): Promise<Upstream> {
   const server = createServer((request, response) => {
     request.resume();
     request.on("end", () => {
-      const step = script[Math.min(state.received, script.length - 1)]!;
+      const step = script[Math.min(state.received, script.length - 1)];
       state.received += 1;
       if (step === "hang") return;
       response.writeHead(step.status, { "content-type": "application/json", ...step.headers });
