@@ -1,22 +1,27 @@
 /**
  * The call-log writer: one JSON line per call in `<dir>/image_generation.log`.
  *
- * Durability: pino with a `sync: true` destination (sonic-boom), so each line is handed to the
- * kernel with one `write(2)` before `write()` returns. A SIGKILL right after cannot lose it (the
- * page cache belongs to the kernel, not the process); only a power loss can, unless `fsync: true`.
- * One line per system call, from a single-threaded process, is what keeps lines whole under any
- * concurrency of calls.
+ * Durability: pino formats the line and a LineFile appends it with one synchronous `write(2)`, so
+ * it is in the kernel before `write()` returns. A SIGKILL right after cannot lose it (the page cache
+ * belongs to the kernel, not the process); only a power loss can, unless `fsync: true`. One line per
+ * system call, from a single-threaded process, is what keeps lines whole under any concurrency of calls.
+ *
+ * When the disk refuses a line (full, read-only, gone), nothing torn stays in the file: the line is
+ * kept in a bounded backlog, `available` turns false (the gateway then starts no new paid call), the
+ * reason is reported once, and the backlog is retried every `retryMs` and before each new line. Once
+ * it is all written, in order, `available` is true again. A line that does not fit the backlog, and
+ * whatever is still in it at close, is handed to `onUnwritten` (the application log): nothing is lost
+ * silently, and close never waits for space to come back.
  *
  * Rotation: the current file always keeps its name (tools tail it). When a line would push it past
  * `maxBytes`, or the first line of a new UTC hour/day arrives, the file is renamed to
  * `image_generation.log.<UTC time of rotation, colons as dashes>` (e.g.
  * `image_generation.log.2026-11-26T03-15-00.123Z`, `.gz` added once compressed; stamps strictly
- * increase, so names sort by age) and the destination reopens the name (sonic-boom's `reopen`, made for rename-then-reopen). It happens
+ * increase, so names sort by age) and the file reopens the name. It happens
  * inside the write of a line, before the line: no line is split or lost. Compression (`.gz`) and
  * retention run afterwards, off the hot path, one task at a time. pino-roll was not used: it writes
  * to numbered files (`file.1`, `file.2`…), so the current file does not keep the name.
  */
-import { once } from "node:events";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
@@ -24,6 +29,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import pino from "pino";
 import type { CallLogRecord } from "./call-log-record.js";
+import { LineFile, repairLastLine } from "./line-file.js";
 
 export type CallLogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
@@ -54,18 +60,35 @@ export interface CallLogWriterOptions {
    * rotation). Default: `process.emitWarning`. Errors of `write` itself are thrown to its caller.
    */
   onError?: (error: Error) => void;
+  /** How often the backlog is retried while the file cannot be written. Default 1000 ms. */
+  retryMs?: number;
+  /** Bounds of the lines kept while the file cannot be written. Default 10 000 lines, 16 MiB. */
+  backlog?: { maxLines: number; maxBytes: number };
+  /** The file stopped taking lines; called once until it takes them again. Default: `onError`. */
+  onUnavailable?: (error: Error) => void;
+  /** The file takes lines again; `written` lines from the backlog went in. */
+  onAvailable?: (written: number) => void;
+  /** A line that will not reach the file (backlog full, or closed with the disk still refusing). Default: stderr. */
+  onUnwritten?: (line: string) => void;
 }
 
 export interface CallLogWriter {
   /**
    * Appends the record as one line; it is in the kernel (and, with `fsync`, on the disk) when this
-   * returns. Throws when the OS refuses the write: the line then stays queued in the destination
-   * and goes out, whole, before the next one.
+   * returns, unless the file cannot be written (`available` false), in which case it waits in the
+   * backlog. Throws only once closed.
    */
   write(record: CallLogRecord): void;
+  /** False while lines cannot be written and wait in the backlog. */
+  readonly available: boolean;
+  /** Why lines cannot be written (the OS's reason, no path), while `available` is false. */
+  readonly unavailableReason: string | undefined;
   /** Forces written lines to stable storage (fsync). */
   flush(): void;
-  /** Flushes, closes the file and waits for any compression or clean-up in progress. */
+  /**
+   * Tries the backlog once more, hands what is still unwritten to `onUnwritten`, closes the file and
+   * waits for any compression or clean-up in progress. Never waits for disk space.
+   */
   close(): Promise<void>;
   /** Absolute path of the current file. */
   readonly path: string;
@@ -75,6 +98,7 @@ export const DEFAULT_CALL_LOG_FILE = "image_generation.log";
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 const HOUR_MS = 3_600_000;
+const DEFAULT_BACKLOG = { maxLines: 10_000, maxBytes: 16 * 1024 * 1024 };
 const DAY_MS = 86_400_000;
 
 /** The level a record is logged at; below the configured level it is not written. */
@@ -97,20 +121,19 @@ export function openCallLog(options: CallLogWriterOptions): CallLogWriter {
   ensureFolder(dir);
   const rotated = new RotatedFiles(dir, fileName);
 
-  const destination = openDestination(filePath, options.fsync ?? false);
+  const repair = repairLastLine(filePath);
+  const file = openFile(filePath, options.fsync ?? false);
+  if (repair?.kind === "cut") {
+    onError(new Error(`call log "${filePath}" ended in a partial last line of ${repair.bytes} bytes (a crash or a full disk mid-line); it was cut off so every line is whole`));
+  } else if (repair?.kind === "newline" && !repair.written) {
+    file.markTorn();
+  }
 
-  // sonic-boom reports a failed write by emitting 'error' (EventEmitter would throw it with no
-  // listener, but pino.destination installs one that re-emits). Sync writes emit inside the call,
-  // so `write` can pick the error up and throw it; anything else arrives later and goes to onError.
-  let writeError: Error | undefined;
-  let writing = false;
-  // Each reopen() leaves a one-shot 'ready' listener (it closes the old fd) until the next tick; a
-  // burst of rotations within one tick is legitimate and would trip the leak warning at 10.
-  destination.setMaxListeners(0);
-  destination.on("error", (error: Error) => {
-    if (writing) writeError ??= error;
-    else onError(error);
-  });
+  const onUnavailable = options.onUnavailable ?? onError;
+  const onAvailable = options.onAvailable ?? (() => undefined);
+  const onUnwritten = options.onUnwritten ?? ((line: string) => process.stderr.write(`call log line not written: ${line}`));
+  const retryMs = options.retryMs ?? 1000;
+  const bounds = options.backlog ?? DEFAULT_BACKLOG;
 
   const initial = fs.statSync(filePath);
   let currentBytes = initial.size;
@@ -145,10 +168,9 @@ export function openCallLog(options: CallLogWriterOptions): CallLogWriter {
       return;
     }
     try {
-      // Synchronous in sync mode: the next write goes to a fresh file of the same name.
-      destination.reopen();
+      file.reopen();
     } catch (error) {
-      // The destination still holds the renamed file: put the name back so tools keep finding it.
+      // The descriptor still holds the renamed file: put the name back so tools keep finding it.
       try {
         fs.renameSync(target, filePath);
       } catch {
@@ -164,13 +186,65 @@ export function openCallLog(options: CallLogWriterOptions): CallLogWriter {
     });
   }
 
+  // Lines the file refused, oldest first; while any wait here, new lines queue behind them.
+  const backlog: string[] = [];
+  let backlogBytes = 0;
+  let unavailable: Error | undefined;
+  let writtenFromBacklog = 0;
+  let retry: NodeJS.Timeout | undefined;
+
+  /** One attempt at the file; false (and the reason noted) when it refused. */
+  function attempt(line: string, bytes: number): boolean {
+    try {
+      rotateIfDue(bytes);
+      file.append(line);
+      currentBytes += bytes;
+      return true;
+    } catch (error) {
+      if (!unavailable) {
+        unavailable = new Error(`call log write to "${filePath}" failed: ${describeFsError(error)}`, { cause: error });
+        writtenFromBacklog = 0;
+        // Unref'd: a retry loop must not keep a stopping process alive.
+        retry = setInterval(drainBacklog, retryMs).unref();
+        onUnavailable(unavailable);
+      }
+      return false;
+    }
+  }
+
+  /** Writes waiting lines in order until the file refuses one; reports recovery when none are left. */
+  function drainBacklog(): void {
+    while (backlog.length > 0) {
+      const line = backlog[0]!;
+      const bytes = Buffer.byteLength(line);
+      if (!attempt(line, bytes)) return;
+      backlog.shift();
+      backlogBytes -= bytes;
+      writtenFromBacklog++;
+    }
+    if (unavailable) {
+      unavailable = undefined;
+      clearInterval(retry);
+      retry = undefined;
+      onAvailable(writtenFromBacklog);
+    }
+  }
+
+  function keep(line: string, bytes: number): void {
+    if (backlog.length >= bounds.maxLines || backlogBytes + bytes > bounds.maxBytes) {
+      onUnwritten(line);
+      return;
+    }
+    backlog.push(line);
+    backlogBytes += bytes;
+  }
+
   // pino formats the line; this stream decides rotation knowing the line's size, then writes it whole.
   const stream: pino.DestinationStream = {
     write(line: string): void {
       const bytes = Buffer.byteLength(line);
-      rotateIfDue(bytes);
-      destination.write(line);
-      currentBytes += bytes;
+      if (unavailable) drainBacklog();
+      if (unavailable || !attempt(line, bytes)) keep(line, bytes);
     },
   };
 
@@ -191,39 +265,40 @@ export function openCallLog(options: CallLogWriterOptions): CallLogWriter {
   return {
     path: filePath,
 
+    get available(): boolean {
+      return unavailable === undefined;
+    },
+
+    get unavailableReason(): string | undefined {
+      return unavailable ? describeFsError(unavailable.cause) : undefined;
+    },
+
     write(record: CallLogRecord): void {
       if (closing) throw new Error(`call log "${filePath}" is closed; the record of call ${record.call_id} was not written`);
-      writeError = undefined;
-      writing = true;
-      try {
-        logger[callLogLevel(record)](record);
-      } finally {
-        writing = false;
-      }
-      if (writeError) {
-        const error = writeError;
-        writeError = undefined;
-        throw new Error(`call log write to "${filePath}" failed: ${describeFsError(error)}`, { cause: error });
-      }
+      logger[callLogLevel(record)](record);
     },
 
     flush(): void {
       if (closing) return;
-      destination.flushSync();
+      try {
+        file.flush();
+      } catch (error) {
+        onError(new Error(`call log "${filePath}" could not be flushed: ${describeFsError(error)}`, { cause: error }));
+      }
     },
 
     close(): Promise<void> {
       closing ??= (async () => {
-        const closed = once(destination, "close");
+        clearInterval(retry);
+        if (unavailable) drainBacklog();
+        clearInterval(retry);
+        for (const line of backlog.splice(0)) onUnwritten(line);
+        backlogBytes = 0;
         try {
-          destination.flushSync();
-          destination.end();
+          file.close();
         } catch (error) {
-          // A line that still cannot be written (disk full) must not keep the process from stopping.
-          onError(new Error(`call log "${filePath}" could not be flushed at close: ${describeFsError(error)}`, { cause: error }));
-          destination.destroy();
+          onError(new Error(`call log "${filePath}" could not be closed: ${describeFsError(error)}`, { cause: error }));
         }
-        await closed;
         await background;
       })();
       return closing;
@@ -231,17 +306,13 @@ export function openCallLog(options: CallLogWriterOptions): CallLogWriter {
   };
 }
 
-type Destination = ReturnType<typeof pino.destination>;
-
-function openDestination(filePath: string, fsync: boolean): Destination {
-  let destination: Destination | undefined;
+function openFile(filePath: string, fsync: boolean): LineFile {
   try {
-    destination = pino.destination({ dest: filePath, sync: true, append: true, mode: FILE_MODE, fsync });
+    const file = new LineFile(filePath, FILE_MODE, fsync);
     // The mode given to open(2) applies only when the file is created; an existing file is narrowed.
     fs.chmodSync(filePath, FILE_MODE);
-    return destination;
+    return file;
   } catch (error) {
-    destination?.destroy();
     throw new Error(`call log file "${filePath}" cannot be opened for appending: ${describeFsError(error)}`, { cause: error });
   }
 }
@@ -360,6 +431,13 @@ class RotatedFiles {
   /** Gzips `file` to `file.gz` through a temporary name, so a `.gz` is only ever complete. */
   async compress(file: string): Promise<void> {
     const temporary = `${file}.gz.tmp`;
+    // Recovery at start may already have compressed it. Checked first: a write stream opened for a
+    // source that is gone would create the temporary file after the clean-up below removed it.
+    const exists = await fsp.stat(file).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) return;
     try {
       await pipeline(fs.createReadStream(file), createGzip(), fs.createWriteStream(temporary, { mode: FILE_MODE }));
       await fsp.rename(temporary, `${file}.gz`);
