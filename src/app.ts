@@ -34,6 +34,7 @@ import { HealthResolver } from "./resolvers/health.resolver.js";
 import { buildGatewaySchema } from "./schema/build-schema.js";
 import { formatError } from "./schema/errors.js";
 import type { Provider } from "./services/call-trace.js";
+import { ErrorCode, GatewayError } from "./services/errors.js";
 import { GenerationService, type ImageGenerator } from "./services/generation.service.js";
 import { ImageStore } from "./services/image-store.js";
 import type { HealthService } from "./services/health.service.js";
@@ -49,7 +50,7 @@ export interface AppDeps {
   upstream: ImageGenerator;
   registry: ModelRegistry;
   health: HealthService;
-  callLog: Pick<CallLogWriter, "write">;
+  callLog: Pick<CallLogWriter, "write" | "available" | "unavailableReason">;
   logger: Logger;
   version: string;
   /** An ioredis client for rate-limit counters shared between gateways. */
@@ -75,11 +76,24 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   let lifecycle: "starting" | "ready" | "draining" = "starting";
 
   const store = new ImageStore(config.dataDir);
-  await store.init();
+  const removed = await store.init(startedAt);
+  if (removed > 0) deps.logger.warn({ dir: store.dir, removed }, `removed ${removed} temporary files left in ${store.dir} by an earlier run that stopped mid-write`);
   const metrics = new GatewayMetrics();
   const refusals = new RefusalLimits({ perMinute: config.rateLimit.refusalsPerMinute, redis: deps.rateLimitStore });
 
   const service = new GenerationService({
+    refusal: () => {
+      if (lifecycle === "draining") {
+        return new GatewayError(ErrorCode.SHUTTING_DOWN, "the gateway is shutting down and starts no new generation; retry and another instance will take it");
+      }
+      if (!deps.callLog.available) {
+        return new GatewayError(
+          ErrorCode.CALL_LOG_UNAVAILABLE,
+          `the gateway cannot write its call log (${deps.callLog.unavailableReason ?? "unknown reason"}), the record of every paid call, so it starts no new generation until it can; retry later`,
+        );
+      }
+      return undefined;
+    },
     registry: deps.registry,
     upstream: deps.upstream,
     store,
@@ -125,17 +139,27 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     ]),
   );
 
-  const recorder = countRefusals(
-    new CallRecorder(
-      deps.callLog,
-      deps.version,
-      monotonicMs,
-      (error) => deps.logger.error({ err: error }, "call log write failed"),
-      { maxPromptChars: config.limits.maxPromptLength, secrets: [...(deps.apiKey ? [deps.apiKey] : []), ...config.auth.tokens] },
-      metrics,
-    ),
-    refusals,
+  const recorder = new CallRecorder(
+    deps.callLog,
+    deps.version,
+    monotonicMs,
+    {
+      onWriteError: (error) => deps.logger.error({ err: error }, "call log write failed"),
+      onFault: (trace, meta) =>
+        deps.logger.error(
+          { callId: trace.callId, reqId: meta.requestId, code: trace.error?.code, err: trace.error?.cause },
+          `call ${trace.callId} failed: ${trace.error?.message ?? "unknown error"}`,
+        ),
+      onLate: (trace) =>
+        deps.logger.warn(
+          { callId: trace.callId, status: trace.status },
+          `call ${trace.callId} finished after its line was written (cut at shutdown, logged as SHUTDOWN_INTERRUPTED); it ended ${trace.status}, the line stays as written`,
+        ),
+    },
+    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(deps.apiKey ? [deps.apiKey] : []), ...config.auth.tokens] },
+    metrics,
   );
+  const callSink = countRefusals(recorder, refusals);
 
   const fastify = Fastify({
     trustProxy: config.trustProxy,
@@ -171,7 +195,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       noStorePlugin(),
-      callLogPlugin(recorder),
+      callLogPlugin(callSink),
       queryLimitsPlugin(schema, {
         maxDepth: config.limits.maxQueryDepth,
         maxComplexity: config.limits.maxQueryComplexity,
@@ -182,7 +206,7 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   });
   await apollo.start();
 
-  const contexts = new RequestContexts({ config, provider: deps.provider, apiKey: deps.apiKey, recorder, now, monotonicMs });
+  const contexts = new RequestContexts({ config, provider: deps.provider, apiKey: deps.apiKey, recorder: callSink, now, monotonicMs });
   contexts.track(fastify);
   registerBodyTimeouts(fastify, {
     idleMs: config.limits.bodyIdleTimeoutMs,
@@ -212,8 +236,11 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
     fastify.get("/metrics", async (_request, reply) => reply.header("content-type", metrics.registry.contentType).send(await metrics.registry.metrics()));
   }
   fastify.get("/ready", async (_request, reply) => {
-    const ready = lifecycle === "ready";
-    return reply.code(ready ? 200 : 503).send({ ready, state: lifecycle });
+    const callLogReason = deps.callLog.unavailableReason;
+    const ready = lifecycle === "ready" && callLogReason === undefined;
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ ready, state: lifecycle, ...(lifecycle === "ready" && callLogReason !== undefined ? { reason: `the call log cannot be written: ${callLogReason}` } : {}) });
   });
 
   await fastify.register(fastifyApollo(apollo), {
@@ -226,23 +253,46 @@ export async function createApp(config: GatewayConfig, deps: AppDeps): Promise<G
   const url = new URL(address);
   if (url.hostname === "0.0.0.0" || url.hostname === "[::]") url.hostname = "127.0.0.1";
 
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    lifecycle = "draining";
+    const started = performance.now();
+    // The listener stays open while calls run (they are paid for): /ready answers 503 rather than
+    // refusing connections, and new generations get SHUTTING_DOWN, until the calls end or the deadline.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      recorder.whenIdle().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), config.shutdownTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      // Their connections are about to be cut: each call gets its line now, as its response never will.
+      const cut = recorder.interruptRunning(ErrorCode.SHUTDOWN_INTERRUPTED, (trace) =>
+        trace.upstream.attempts > 0
+          ? "the gateway shut down before the call finished; it may have run and been billed"
+          : "the gateway shut down before the call reached SiliconFlow",
+      );
+      deps.logger.warn({ calls: cut }, `shutdown deadline of ${config.shutdownTimeoutMs} ms passed: ${cut} calls still running were cut and logged as SHUTDOWN_INTERRUPTED`);
+    }
+    const remainingMs = Math.max(0, config.shutdownTimeoutMs - (performance.now() - started));
+    const deadline = setTimeout(() => fastify.server.closeAllConnections(), remainingMs);
+    // Node closes idle keep-alive connections once, when closing starts; one that turns idle a moment
+    // later would hold the close until the deadline. Sweep until done.
+    const sweep = setInterval(() => fastify.server.closeIdleConnections(), 50);
+    try {
+      await fastify.close();
+    } finally {
+      clearTimeout(deadline);
+      clearInterval(sweep);
+    }
+    await apollo.stop();
+  };
+
   return {
     url: url.origin,
     fastify,
-    close: async () => {
-      lifecycle = "draining";
-      // Stop accepting, let calls in flight finish (they are paid for) and be logged; cut what is left at the deadline.
-      const deadline = setTimeout(() => fastify.server.closeAllConnections(), config.shutdownTimeoutMs);
-      // Node closes idle keep-alive connections once, when closing starts; one that turns idle a moment
-      // later would hold the close until the deadline. Sweep until done.
-      const sweep = setInterval(() => fastify.server.closeIdleConnections(), 50);
-      try {
-        await fastify.close();
-      } finally {
-        clearTimeout(deadline);
-        clearInterval(sweep);
-      }
-      await apollo.stop();
-    },
+    close: () => (closing ??= close()),
   };
 }

@@ -12,12 +12,15 @@ export class CallBook {
     private readonly provider: Provider,
     private readonly apiKey: string | undefined,
     private readonly now: () => number = Date.now,
+    /** Told of each call as it opens, so that calls under way are known beyond their request. */
+    private readonly onOpen?: (trace: CallTrace) => void,
   ) {}
 
   open(responseKey?: string, apiKey = this.apiKey): CallTrace {
     const trace = newCallTrace({ callId: randomUUID(), startedAt: this.now(), apiKeyMasked: maskApiKey(apiKey), provider: this.provider });
     trace.responseKey = responseKey;
     this.traces.push(trace);
+    this.onOpen?.(trace);
     return trace;
   }
 }

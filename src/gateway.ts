@@ -64,6 +64,15 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
     rotation: config.callLog.rotation,
     fsync: config.callLog.fsync,
     onError: (error) => logger.error({ err: error }, "call log maintenance failed"),
+    // Once per outage, not per call: the disk stays full for a while.
+    onUnavailable: (error) =>
+      logger.error(
+        { err: error },
+        `call log cannot be written: ${error.message}; new generations are refused (CALL_LOG_UNAVAILABLE) and the lines of calls already made are kept in memory until it can`,
+      ),
+    onAvailable: (written) => logger.info({ written }, `call log can be written again; ${written} kept lines were written`),
+    // The record of a paid call must survive somewhere: the application log is the last place left.
+    onUnwritten: (line) => logger.error({ callLogLine: line.trimEnd() }, "call log line could not be written to the call log; it is here instead"),
   });
 
   let simulator: RunningSimulator | undefined;
@@ -151,6 +160,7 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
     throw error;
   }
 
+  let closing: Promise<void> | undefined;
   return {
     app,
     url: app.url,
@@ -158,14 +168,16 @@ export async function startGateway(config: GatewayConfig, { logger, configFile, 
     simulator,
     registry,
     callLog,
-    close: async () => {
-      clearInterval(refresh);
-      stopWatching?.();
-      await app.close();
-      redis?.disconnect();
-      await simulator?.close();
-      await callLog.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(refresh);
+        stopWatching?.();
+        await app.close();
+        redis?.disconnect();
+        await simulator?.close();
+        // Last: every line, cut calls' included, is written (or handed to the application log) by now.
+        await callLog.close();
+      })()),
   };
 }
 

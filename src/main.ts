@@ -36,6 +36,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
+    // A backstop, should anything still wait past the deadline (a disk that never answers): the
+    // process must end so that it can be restarted.
+    setTimeout(() => {
+      logger.error(`stopping took longer than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms) plus 5 s; exiting anyway`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000).unref();
     gateway.close().then(
       () => process.exit(0),
       (error: unknown) => {

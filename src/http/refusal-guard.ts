@@ -33,6 +33,7 @@ function isRefusal(trace: CallTrace): boolean {
  */
 export function countRefusals(sink: CallSink, refusals: RefusalLimits): CallSink {
   return {
+    begin: (trace, meta) => sink.begin(trace, meta),
     record(traces: readonly CallTrace[], meta: RequestMeta): void {
       sink.record(traces, meta);
       if (traces.some(isRefusal)) refusals.count(meta.clientKey);

@@ -81,15 +81,24 @@ export class RequestContexts {
 
   contextFor(request: FastifyRequest): GatewayContext {
     const arrival = this.arrivalOf(request);
-    const { provider, apiKey, now } = this.options;
+    const { provider, apiKey, now, recorder } = this.options;
+    const operationName = (request.body as { operationName?: unknown } | undefined)?.operationName;
+    const caller = this.callerOf(request);
+    const meta = {
+      receivedAtMono: arrival.mono,
+      requestId: request.id,
+      operationName: typeof operationName === "string" ? operationName : null,
+      clientIp: request.ip,
+      clientKey: caller.clientKey,
+    };
     return {
       requestId: request.id,
       receivedAt: arrival.wall,
       receivedAtMono: arrival.mono,
       publicBaseUrl: this.publicBaseUrl(request),
       clientIp: request.ip,
-      calls: new CallBook(provider, apiKey, now),
-      caller: this.callerOf(request),
+      calls: new CallBook(provider, apiKey, now, (trace) => recorder.begin(trace, meta)),
+      caller,
       inlineBytes: new ByteBudget(this.options.config.limits.maxInlineBytesPerResponse),
     };
   }

@@ -215,7 +215,7 @@ export function openCallLog(options: CallLogWriterOptions): CallLogWriter {
   /** Writes waiting lines in order until the file refuses one; reports recovery when none are left. */
   function drainBacklog(): void {
     while (backlog.length > 0) {
-      const line = backlog[0]!;
+      const line = backlog[0];
       const bytes = Buffer.byteLength(line);
       if (!attempt(line, bytes)) return;
       backlog.shift();

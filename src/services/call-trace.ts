@@ -40,7 +40,8 @@ export interface CallTrace {
   upstreamTimings: Record<string, number>;
   seedUsed: number | null;
   status: "pending" | "success" | "failed";
-  error: { code: string; message: string } | null;
+  /** `cause` is for the application log only; the call log carries the code and the message. */
+  error: { code: string; message: string; cause?: unknown } | null;
   cacheHit: boolean;
   /** Where in the operation the call sits (alias or field name), to match it with its result. */
   responseKey?: string;

@@ -15,6 +15,14 @@ export const ErrorCode = {
   UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
   RESPONSE_TOO_LARGE: "RESPONSE_TOO_LARGE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+  /** The call log (the record of money spent) cannot be written: no new paid call starts. */
+  CALL_LOG_UNAVAILABLE: "CALL_LOG_UNAVAILABLE",
+  /** The generated images could not be written to DATA_DIR (full, read-only...). */
+  STORAGE_UNAVAILABLE: "STORAGE_UNAVAILABLE",
+  /** The gateway is stopping: it starts no new generation. */
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** A call still running at the shutdown deadline was cut (call log only: its client is gone). */
+  SHUTDOWN_INTERRUPTED: "SHUTDOWN_INTERRUPTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -32,6 +40,10 @@ const defaultHttpStatus: Record<ErrorCode, number> = {
   // Only ever a field's error in a 200 GraphQL answer; the status is for completeness.
   RESPONSE_TOO_LARGE: 413,
   INTERNAL_SERVER_ERROR: 500,
+  CALL_LOG_UNAVAILABLE: 503,
+  STORAGE_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
+  SHUTDOWN_INTERRUPTED: 503,
 };
 
 /**
@@ -44,6 +56,13 @@ export interface UpstreamFacts {
   /** The HTTP status SiliconFlow answered, when it answered. */
   status?: number;
 }
+
+/**
+ * Codes whose status is the response's: the gateway as a whole cannot serve the call (too large, or
+ * unable to keep its records), which a load balancer or client should see without reading the body.
+ * Other errors keep GraphQL's 200 beside whatever data the request did get.
+ */
+const decidesHttpStatus = new Set<ErrorCode>(["PAYLOAD_TOO_LARGE", "CALL_LOG_UNAVAILABLE", "STORAGE_UNAVAILABLE", "SHUTTING_DOWN"]);
 
 export interface GatewayErrorOptions {
   /** The input field at fault, e.g. `input.batchSize` or `input.images[1]`. */
@@ -75,14 +94,14 @@ export class GatewayError extends Error {
   /**
    * What a client sees beside the message. graphql-js copies an original error's `extensions` onto the
    * GraphQLError it wraps it in, so no per-field wrapping is needed; `http` sets the response status and
-   * is not shown (only a refusal of the request's size changes it from GraphQL's 200).
+   * is not shown (only the codes of `decidesHttpStatus` change it from GraphQL's 200).
    */
   get extensions(): Record<string, unknown> {
     return {
       code: this.code,
       ...(this.field ? { field: this.field } : {}),
       ...(this.retryAfterSeconds !== undefined ? { retryAfterSeconds: this.retryAfterSeconds } : {}),
-      ...(this.code === ErrorCode.PAYLOAD_TOO_LARGE ? { http: { status: this.httpStatus } } : {}),
+      ...(decidesHttpStatus.has(this.code) ? { http: { status: this.httpStatus } } : {}),
     };
   }
 }

@@ -2,7 +2,7 @@ import type { CallTrace, Phase } from "./call-trace.js";
 import { ErrorCode, GatewayError, badInput } from "./errors.js";
 import { upstreamParameters, validateGeneration, type GenerationParams } from "./generation-rules.js";
 import { base64Preview, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
-import type { ImageStore, StoredImage } from "./image-store.js";
+import type { ImageStore, StoredImage, StreamedImage } from "./image-store.js";
 import type { ModelRegistry } from "./model-registry.js";
 import type { GenerationResult, UpstreamTrace } from "./siliconflow/client.js";
 import type { WireInputImage } from "./siliconflow/wire.js";
@@ -38,6 +38,11 @@ export interface GenerationServiceDeps {
   metrics?: GatewayMetrics;
   /** Monotonic milliseconds, for phase timings. */
   monotonicMs?: () => number;
+  /**
+   * Asked before anything is spent: an error when the gateway must start no new call now (stopping, or
+   * unable to record what it spends).
+   */
+  refusal?: () => GatewayError | undefined;
 }
 
 export interface GenerationRequest {
@@ -99,7 +104,7 @@ export class GenerationService {
       const failure =
         error instanceof GatewayError ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the gateway failed unexpectedly", { cause: error });
       trace.status = "failed";
-      trace.error = { code: failure.code, message: failure.message };
+      trace.error = { code: failure.code, message: failure.message, cause: failure.cause };
       throw failure;
     } finally {
       finished?.();
@@ -110,6 +115,9 @@ export class GenerationService {
     const { params, uploads, caller } = request;
     const { limits, registry } = this.deps;
     trace.params = params;
+
+    const refusal = this.deps.refusal?.();
+    if (refusal) throw refusal;
 
     // Before the token check: a caller without one is counted by its address, so it cannot call without limit.
     await this.deps.rateLimits.checkClient(caller.clientKey);
@@ -172,9 +180,7 @@ export class GenerationService {
     trace.upstreamTimings = result.timings;
     trace.seedUsed = result.seed;
 
-    const streamed = await this.timed(trace, "download", () =>
-      Promise.all(result.imageUrls.map((url, i) => this.deps.store.putStream(this.deps.upstream.downloadStream(url, i)))),
-    );
+    const streamed = await this.timed(trace, "download", () => this.storeAll(result.imageUrls));
     // Written while downloading: what remains for "store" is the header probe and the rename.
     trace.phases.store = Math.round(Math.max(...streamed.map((image) => image.storeMs)) * 1000) / 1000;
     const stored = streamed.map(({ head: _head, storeMs: _storeMs, ...image }) => image);
@@ -182,6 +188,17 @@ export class GenerationService {
     const fresh: CachedResult = { images: stored, outputs, seed: result.seed, timings: result.timings, inputs: trace.inputs };
     if (cacheKey) cache?.set(cacheKey, fresh);
     return this.outcome(fresh, request, trace, false);
+  }
+
+  /**
+   * Downloads and stores every output. All are settled before a failure is reported, so no download
+   * goes on writing (or leaves a temporary file behind) after the call has answered.
+   */
+  private async storeAll(urls: readonly string[]): Promise<StreamedImage[]> {
+    const settled = await Promise.allSettled(urls.map((url, i) => this.deps.store.putStream(this.deps.upstream.downloadStream(url, i))));
+    const failed = settled.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((outcome) => (outcome as PromiseFulfilledResult<StreamedImage>).value);
   }
 
   private async stillStored(cached: CachedResult): Promise<boolean> {

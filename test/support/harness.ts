@@ -63,14 +63,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ? createAppLogger({ level: "debug", destination: options.appLog, secrets: [TEST_API_KEY] })
     : createAppLogger({ level: "silent" });
   const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {}, outputAddresses: options.outputAddresses });
-  const logFile = path.join(logDir, "image_generation.log");
+  // The configuration may have put the folders elsewhere (a test's own small disk).
+  const logFile = path.join(config.logDir, "image_generation.log");
   return {
     gateway,
     simulator: gateway.simulator ?? simulator,
     url: gateway.url,
     graphqlUrl: `${gateway.url}/graphql`,
-    logDir,
-    dataDir,
+    logDir: config.logDir,
+    dataDir: config.dataDir,
     configFile,
     async logLines() {
       const text = await readFile(logFile, "utf8").catch(() => "");
