@@ -197,11 +197,13 @@ describe.skipIf(unavailable)("LOG_DIR on a full filesystem, through the gateway"
 
     const ready = await fetch(`${h.url}/ready`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ ready: false });
+    expect(await ready.json()).toMatchObject({ ready: false, reason: "the call log cannot be written: no space left on the device (ENOSPC)" });
     for (const prompt of ["refused one", "refused two"]) {
       const refused = await postJson(h.graphqlUrl, GENERATE, { input: input(prompt) });
       expect(refused.status).toBe(503);
       expect(refused.body.errors?.[0]?.extensions?.code).toBe("CALL_LOG_UNAVAILABLE");
+      expect(refused.body.errors?.[0]?.message).toMatch(/ENOSPC/);
+      expect(refused.body.errors?.[0]?.message).not.toContain(disk.dir);
     }
     expect(h.simulator.received).toHaveLength(1);
     expect((await fetch(`${h.url}/health`)).status).toBe(200);
