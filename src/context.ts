@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { newCallTrace, type CallTrace, type Provider } from "./services/call-trace.js";
-import { maskApiKey } from "./logging/mask.js";
-import type { ByteBudget } from "./services/byte-budget.js";
-import type { Caller } from "./services/generation.service.js";
+import { newCallTrace, type CallTrace, type Provider } from "./call-log/call-trace.js";
+import { maskApiKey } from "./observability/mask.js";
+import type { ByteBudget } from "./limits/byte-budget.js";
+import type { Caller } from "./generation/generation.service.js";
 
 /** The calls one GraphQL request makes; the call-log plugin writes them when the response leaves. */
 export class CallBook {

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import { startGateway } from "./gateway.js";
-import { createAppLogger } from "./logging/app-logger.js";
+import { createAppLogger } from "./observability/app-logger.js";
 
 async function main(): Promise<void> {
   let loaded;

@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyTiming, type CallLogRecord } from "../src/logging/call-log-record.js";
-import { openCallLog, type CallLogWriter, type CallLogWriterOptions } from "../src/logging/call-log-writer.js";
+import { emptyTiming, type CallLogRecord } from "../src/call-log/record.js";
+import { openCallLog, type CallLogWriter, type CallLogWriterOptions } from "../src/call-log/writer.js";
 
 const FILE = "image_generation.log";
 const ROTATED = /^image_generation\.log\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z(\.gz)?$/;
@@ -410,7 +410,7 @@ describe("call-log writer: SIGKILL", () => {
   /** A plain-JS copy of the writer and the fixture (Node 20 cannot run TypeScript by itself). */
   function buildChild(root: string): string {
     const sources = [
-      ...fs.readdirSync(path.join(repo, "src/logging")).map((f) => `src/logging/${f}`),
+      ...fs.readdirSync(path.join(repo, "src/call-log")).map((f) => `src/call-log/${f}`),
       "test/fixtures/sigkill-writer.ts",
     ].filter((f) => f.endsWith(".ts"));
     for (const rel of sources) {
@@ -460,7 +460,7 @@ describe("call-log writer: SIGKILL", () => {
 
 describe("secureLogDir", () => {
   it("tightens a folder that holds only the call log, warns about a shared one", async () => {
-    const { secureLogDir } = await import("../src/logging/log-dir.js");
+    const { secureLogDir } = await import("../src/call-log/log-dir.js");
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), "logdir-"));
     const ours = path.join(root, "ours");
     await fsp.mkdir(ours, { mode: 0o755 });

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CallLogRecord } from "../src/logging/call-log-record.js";
+import type { CallLogRecord } from "../src/call-log/record.js";
 import { startSimulator } from "../src/simulator/simulator.js";
 import { buildGateway, spawnGateway } from "./support/child-gateway.js";
 import { GENERATE, TEST_API_KEY, imageSlots, postJson, postMultipart, startHarness, type Harness } from "./support/harness.js";

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { ErrorCode, GatewayError } from "../src/services/errors.js";
+import { ErrorCode, GatewayError } from "../src/errors.js";
 import {
   MAX_SEED,
   upstreamParameters,
   validateGeneration,
   type GenerationParams,
-} from "../src/services/generation-rules.js";
-import type { ModelCapabilities } from "../src/services/model-capabilities.js";
-import { BUILTIN_MODELS } from "../src/services/model-catalogue.js";
-import type { ImageModelInfo } from "../src/services/model-registry.js";
+} from "../src/models/generation-rules.js";
+import type { ModelCapabilities } from "../src/models/model-capabilities.js";
+import { BUILTIN_MODELS } from "../src/models/model-catalogue.js";
+import type { ImageModelInfo } from "../src/models/model-registry.js";
 
 const LIMITS = { maxPromptLength: 4000 };
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CallLogRecord } from "../src/logging/call-log-record.js";
+import type { CallLogRecord } from "../src/call-log/record.js";
 import { startSimulator, type RunningSimulator } from "../src/simulator/simulator.js";
 import { buildGateway, spawnGateway, type ChildGateway } from "./support/child-gateway.js";
 import { GENERATE, TEST_API_KEY, imageSlots, multipartBody } from "./support/harness.js";

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createAppLogger, REDACTED } from "../src/logging/app-logger.js";
-import { formatDecimalString } from "../src/logging/call-log-record.js";
-import { maskApiKey, redactImageData, redactSecrets, sanitizeMessage } from "../src/logging/mask.js";
+import { createAppLogger, REDACTED } from "../src/observability/app-logger.js";
+import { formatDecimalString } from "../src/call-log/record.js";
+import { maskApiKey, redactImageData, redactSecrets, sanitizeMessage } from "../src/observability/mask.js";
 
 const KEY = "sk-FAKE-abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import { conservativeCapabilities, type ModelCapabilities } from "../src/services/model-capabilities.js";
-import { BUILTIN_MODELS } from "../src/services/model-catalogue.js";
-import { resolveModelEntry } from "../src/services/model-merge.js";
-import { modelCapabilitiesOverrideSchema, parseModelEntry, type ModelCapabilitiesOverride } from "../src/services/model-overrides.js";
-import { ModelRegistry, type ImageModelInfo } from "../src/services/model-registry.js";
+import { conservativeCapabilities, type ModelCapabilities } from "../src/models/model-capabilities.js";
+import { BUILTIN_MODELS } from "../src/models/model-catalogue.js";
+import { resolveModelEntry } from "../src/models/model-merge.js";
+import { modelCapabilitiesOverrideSchema, parseModelEntry, type ModelCapabilitiesOverride } from "../src/models/model-overrides.js";
+import { ModelRegistry, type ImageModelInfo } from "../src/models/model-registry.js";
 
 const BUILTIN_IDS = [
   "Kwai-Kolors/Kolors",

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CallLogRecord } from "../src/logging/call-log-record.js";
+import type { CallLogRecord } from "../src/call-log/record.js";
 import { GENERATE, imageSlots, postJson, postMultipart, startHarness, type Harness } from "./support/harness.js";
 import { solidPng } from "./support/images.js";
 

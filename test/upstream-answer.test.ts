@@ -1,7 +1,7 @@
 import type { LookupAddress } from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressKind } from "../src/services/siliconflow/address-kind.js";
-import { checkOutputUrl, guardedLookup, policyForUpstream, type Resolver } from "../src/services/siliconflow/output-address.js";
+import { addressKind } from "../src/upstream/address-kind.js";
+import { checkOutputUrl, guardedLookup, policyForUpstream, type Resolver } from "../src/upstream/output-address.js";
 import type { FaultRule } from "../src/simulator/simulator.js";
 import { GENERATE, postJson, startHarness, type Harness } from "./support/harness.js";
 

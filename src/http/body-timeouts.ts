@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
-import { ErrorCode } from "../services/errors.js";
+import { ErrorCode } from "../errors.js";
 
 export interface BodyTimeoutOptions {
   /** No byte of the body for this long cuts the request. */

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { ErrorCode } from "../services/errors.js";
+import { ErrorCode } from "../errors.js";
 import { replyWithGraphQLError } from "./graphql-error-reply.js";
 
 /**

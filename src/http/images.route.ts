@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { ImageStore } from "../services/image-store.js";
+import type { ImageStore } from "../storage/image-store.js";
 
 /** Kept outputs, by content hash: a name never changes meaning, so caches may keep it for good. */
 export function registerImageRoute(app: FastifyInstance, store: ImageStore, logger: Logger): void {

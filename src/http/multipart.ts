@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { processRequest, Upload } from "graphql-upload-minimal";
-import { MESSAGE_MAX_CHARS, truncateText } from "../logging/truncate.js";
-import { ErrorCode } from "../services/errors.js";
+import { MESSAGE_MAX_CHARS, truncateText } from "../observability/truncate.js";
+import { ErrorCode } from "../errors.js";
 import { replyWithGraphQLError } from "./graphql-error-reply.js";
 
 export interface MultipartOptions {

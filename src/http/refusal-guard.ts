@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
-import type { CallSink, RequestMeta } from "../logging/call-recorder.js";
-import type { CallTrace } from "../services/call-trace.js";
-import { ErrorCode } from "../services/errors.js";
-import type { RefusalLimits } from "../services/refusal-limits.js";
+import type { CallSink, RequestMeta } from "../call-log/recorder.js";
+import type { CallTrace } from "../call-log/call-trace.js";
+import { ErrorCode } from "../errors.js";
+import type { RefusalLimits } from "../limits/refusal-limits.js";
 import { replyWithGraphQLError } from "./graphql-error-reply.js";
 
 /**

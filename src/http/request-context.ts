@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GatewayConfig } from "../config/config.schema.js";
 import { CallBook, type GatewayContext } from "../context.js";
-import type { CallSink } from "../logging/call-recorder.js";
-import { AccessTokens } from "../services/access.js";
-import { ByteBudget } from "../services/byte-budget.js";
-import type { Provider } from "../services/call-trace.js";
-import type { Caller } from "../services/generation.service.js";
+import type { CallSink } from "../call-log/recorder.js";
+import { AccessTokens } from "../limits/access.js";
+import { ByteBudget } from "../limits/byte-budget.js";
+import type { Provider } from "../call-log/call-trace.js";
+import type { Caller } from "../generation/generation.service.js";
 
 export interface RequestContextOptions {
   config: GatewayConfig;

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError, OperationTypeNode } from "graphql";
 import type { GatewayContext } from "../context.js";
-import { ErrorCode } from "../services/errors.js";
+import { ErrorCode } from "../errors.js";
 
 /**
  * With `auth.protectQueries`, queries need a client token too (generateImages always does). Decided once

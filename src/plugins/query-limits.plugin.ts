@@ -11,7 +11,7 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from "graphql-query-complexity";
-import { ErrorCode } from "../services/errors.js";
+import { ErrorCode } from "../errors.js";
 import { fragmentsOf, generationFields, type FragmentMap } from "./generation-fields.js";
 
 export interface QueryLimits {

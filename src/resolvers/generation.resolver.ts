@@ -1,11 +1,11 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, Info, Mutation, Resolver, Root } from "type-graphql";
 import type { GatewayContext } from "../context.js";
-import { ErrorCode, GatewayError } from "../services/errors.js";
+import { ErrorCode, GatewayError } from "../errors.js";
 import { GenerateImagesInput } from "../schema/generation.input.js";
 import { GeneratedImage, GenerateImagesPayload } from "../schema/generation.type.js";
-import type { GenerationService } from "../services/generation.service.js";
-import type { ImageStore } from "../services/image-store.js";
+import type { GenerationService } from "../generation/generation.service.js";
+import type { ImageStore } from "../storage/image-store.js";
 
 @Resolver(() => GenerateImagesPayload)
 export class GenerationResolver {

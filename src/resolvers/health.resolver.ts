@@ -1,9 +1,9 @@
 import { FieldResolver, Query, Resolver } from "type-graphql";
 import { ImageModel } from "../schema/model.type.js";
 import { Health, UpstreamHealth } from "../schema/health.type.js";
-import type { Provider } from "../services/call-trace.js";
-import { HealthStatus, type HealthService, type UpstreamProbe } from "../services/health.service.js";
-import type { ModelRegistry } from "../services/model-registry.js";
+import type { Provider } from "../call-log/call-trace.js";
+import { HealthStatus, type HealthService, type UpstreamProbe } from "../upstream/health.service.js";
+import type { ModelRegistry } from "../models/model-registry.js";
 import { toImageModel } from "./model.resolver.js";
 
 type HealthAnswer = Omit<Health, "models">;

@@ -1,7 +1,7 @@
 import { Arg, ID, Query, Resolver } from "type-graphql";
 import { ImageModel } from "../schema/model.type.js";
-import { MAX_SEED } from "../services/generation-rules.js";
-import type { ImageModelInfo, ModelRegistry } from "../services/model-registry.js";
+import { MAX_SEED } from "../models/generation-rules.js";
+import type { ImageModelInfo, ModelRegistry } from "../models/model-registry.js";
 
 export function toImageModel(model: ImageModelInfo): ImageModel {
   return {

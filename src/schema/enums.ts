@@ -1,8 +1,8 @@
 import { registerEnumType } from "type-graphql";
-import { Provider } from "../services/call-trace.js";
-import { HealthStatus } from "../services/health.service.js";
-import { GuidanceParameter, ModelKind } from "../services/model-capabilities.js";
-import { ModelSource } from "../services/model-registry.js";
+import { Provider } from "../call-log/call-trace.js";
+import { HealthStatus } from "../upstream/health.service.js";
+import { GuidanceParameter, ModelKind } from "../models/model-capabilities.js";
+import { ModelSource } from "../models/model-registry.js";
 
 // The domain's own const objects, registered as the schema's enums: one definition of each value set, and
 // resolvers hand domain values through without mapping them.

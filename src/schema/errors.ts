@@ -1,7 +1,7 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError } from "graphql";
-import { MESSAGE_MAX_CHARS, truncateText } from "../logging/truncate.js";
-import { ErrorCode, GatewayError } from "../services/errors.js";
+import { MESSAGE_MAX_CHARS, truncateText } from "../observability/truncate.js";
+import { ErrorCode, GatewayError } from "../errors.js";
 
 /** Codes Apollo itself gives to requests it cannot run; their messages hold nothing private. */
 const APOLLO_REQUEST_CODES = new Set([

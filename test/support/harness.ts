@@ -4,8 +4,8 @@ import path from "node:path";
 import { parseConfig, readConfigFile } from "../../src/config/load-config.js";
 import type { GatewayConfigInput } from "../../src/config/config.schema.js";
 import { startGateway, type StartedGateway, type StartOptions } from "../../src/gateway.js";
-import { createAppLogger } from "../../src/logging/app-logger.js";
-import type { CallLogRecord } from "../../src/logging/call-log-record.js";
+import { createAppLogger } from "../../src/observability/app-logger.js";
+import type { CallLogRecord } from "../../src/call-log/record.js";
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from "../../src/simulator/simulator.js";
 
 /** Obviously fake, long enough to be masked as first 4 + last 4. */

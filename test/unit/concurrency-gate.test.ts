@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ConcurrencyGate } from "../../src/services/concurrency-gate.js";
-import { ErrorCode, GatewayError } from "../../src/services/errors.js";
+import { ConcurrencyGate } from "../../src/limits/concurrency-gate.js";
+import { ErrorCode, GatewayError } from "../../src/errors.js";
 
 /** A piece of work the test finishes by hand. */
 function deferred(): { promise: Promise<string>; finish: (value: string) => void; fail: (error: Error) => void } {

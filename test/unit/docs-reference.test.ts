@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { configReference } from "../../src/config/config-reference.js";
 import { environmentKeys } from "../../src/config/config.schema.js";
-import { ErrorCode } from "../../src/services/errors.js";
+import { ErrorCode } from "../../src/errors.js";
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { HealthService } from "../../src/services/health.service.js";
-import { SiliconFlowClient } from "../../src/services/siliconflow/client.js";
+import { HealthService } from "../../src/upstream/health.service.js";
+import { SiliconFlowClient } from "../../src/upstream/siliconflow-client.js";
 
 const servers: Server[] = [];
 

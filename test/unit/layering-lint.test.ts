@@ -15,25 +15,30 @@ async function refusals(filePath: string, specifier: string): Promise<string[]> 
 
 describe("the layering is enforced by lint", () => {
   it.each([
-    ["src/services/example.ts", "../http/multipart.js"],
-    ["src/services/example.ts", "../schema/generation.type.js"],
-    ["src/services/example.ts", "../plugins/call-log.plugin.js"],
-    ["src/services/example.ts", "../logging/call-recorder.js"],
-    ["src/services/siliconflow/example.ts", "../call-trace.js"],
-    ["src/services/siliconflow/example.ts", "../../http/multipart.js"],
-    ["src/simulator/example.ts", "../services/errors.js"],
+    ["src/generation/example.ts", "../http/multipart.js"],
+    ["src/models/example.ts", "../schema/generation.type.js"],
+    ["src/storage/example.ts", "../call-log/call-log.plugin.js"],
+    ["src/limits/example.ts", "../call-log/recorder.js"],
+    ["src/generation/example.ts", "../resolvers/generation.resolver.js"],
+    ["src/upstream/example.ts", "../call-log/call-trace.js"],
+    ["src/upstream/example.ts", "../models/generation-rules.js"],
+    ["src/upstream/example.ts", "../http/multipart.js"],
+    ["src/simulator/example.ts", "../errors.js"],
+    ["src/simulator/example.ts", "../upstream/wire.js"],
   ])("%s may not import %s", async (file, specifier) => {
     expect(await refusals(file, specifier)).toHaveLength(1);
   });
 
   it.each([
-    ["src/services/example.ts", "./errors.js"],
-    ["src/services/example.ts", "../logging/mask.js"],
-    ["src/services/siliconflow/example.ts", "../errors.js"],
-    ["src/services/siliconflow/example.ts", "../../logging/mask.js"],
-    ["src/services/siliconflow/example.ts", "./wire.js"],
+    ["src/generation/example.ts", "../errors.js"],
+    ["src/generation/example.ts", "../call-log/call-trace.js"],
+    ["src/generation/example.ts", "../storage/image-store.js"],
+    ["src/models/example.ts", "../observability/mask.js"],
+    ["src/upstream/example.ts", "../errors.js"],
+    ["src/upstream/example.ts", "../observability/mask.js"],
+    ["src/upstream/example.ts", "./wire.js"],
     ["src/simulator/example.ts", "./painter.js"],
-    ["src/http/example.ts", "../services/errors.js"],
+    ["src/http/example.ts", "../generation/generation.service.js"],
   ])("%s may import %s", async (file, specifier) => {
     expect(await refusals(file, specifier)).toEqual([]);
   });

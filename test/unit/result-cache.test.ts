@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ResultCache, type CachedResult } from "../../src/services/result-cache.js";
+import { ResultCache, type CachedResult } from "../../src/storage/result-cache.js";
 
 const fields = { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse", seed: 42, image_size: "1024x1024" };
 

@@ -1,9 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { ErrorCode, GatewayError } from "../../src/services/errors.js";
-import { SiliconFlowClient } from "../../src/services/siliconflow/client.js";
-import type { UpstreamTrace } from "../../src/services/siliconflow/client.js";
+import { ErrorCode, GatewayError } from "../../src/errors.js";
+import { SiliconFlowClient } from "../../src/upstream/siliconflow-client.js";
+import type { UpstreamTrace } from "../../src/upstream/siliconflow-client.js";
 
 /** A loopback server that answers POSTs from a script, one entry per request; `hang` never answers. */
 type Scripted = { status: number; body?: string; headers?: Record<string, string> } | "hang";

@@ -1,5 +1,5 @@
-import { exceedsCodePoints, quoteInput } from "../logging/truncate.js";
-import { badInput } from "./errors.js";
+import { exceedsCodePoints, quoteInput } from "../observability/truncate.js";
+import { badInput } from "../errors.js";
 import type { ModelCapabilities, NumberRange } from "./model-capabilities.js";
 import type { ImageModelInfo } from "./model-registry.js";
 

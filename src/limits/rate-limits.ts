@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { ErrorCode, GatewayError } from "./errors.js";
+import { ErrorCode, GatewayError } from "../errors.js";
 
 export interface RateLimitOptions {
   /** generateImages calls per client per window; undefined turns the per-client limit off. */

@@ -1,5 +1,5 @@
 import sharp, { type Metadata, type Sharp } from "sharp";
-import { ErrorCode, GatewayError, badInput } from "./errors.js";
+import { ErrorCode, GatewayError, badInput } from "../errors.js";
 
 /** The three formats SiliconFlow takes in a data URL. */
 export type UpstreamMime = "image/png" | "image/jpeg" | "image/webp";

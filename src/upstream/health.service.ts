@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError } from "./errors.js";
+import { ErrorCode, GatewayError } from "../errors.js";
 
 export const HealthStatus = { OK: "OK", DEGRADED: "DEGRADED", DOWN: "DOWN" } as const;
 export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];

@@ -1,4 +1,4 @@
-import { sanitizeMessage } from "../../logging/mask.js";
+import { sanitizeMessage } from "../observability/mask.js";
 import { ErrorCode, GatewayError } from "../errors.js";
 
 const MAX_MESSAGE = 300;

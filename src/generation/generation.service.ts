@@ -1,15 +1,15 @@
-import type { CallTrace, Phase } from "./call-trace.js";
-import { ErrorCode, GatewayError, badInput } from "./errors.js";
-import { upstreamParameters, validateGeneration, type GenerationParams } from "./generation-rules.js";
+import type { CallTrace, Phase } from "../call-log/call-trace.js";
+import { ErrorCode, GatewayError, badInput } from "../errors.js";
+import { upstreamParameters, validateGeneration, type GenerationParams } from "../models/generation-rules.js";
 import { base64Preview, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
-import type { ImageStore, StoredImage, StreamedImage } from "./image-store.js";
-import type { ModelRegistry } from "./model-registry.js";
-import type { GenerationResult, UpstreamTrace } from "./siliconflow/client.js";
-import type { WireInputImage } from "./siliconflow/wire.js";
-import type { ConcurrencyGate } from "./concurrency-gate.js";
-import type { GatewayMetrics } from "./metrics.js";
-import type { RateLimits } from "./rate-limits.js";
-import { ResultCache, type CachedResult } from "./result-cache.js";
+import type { ImageStore, StoredImage, StreamedImage } from "../storage/image-store.js";
+import type { ModelRegistry } from "../models/model-registry.js";
+import type { GenerationResult, UpstreamTrace } from "../upstream/siliconflow-client.js";
+import type { WireInputImage } from "../upstream/wire.js";
+import type { ConcurrencyGate } from "../limits/concurrency-gate.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import type { RateLimits } from "../limits/rate-limits.js";
+import { ResultCache, type CachedResult } from "../storage/result-cache.js";
 import { readUpload, type IncomingFile } from "./upload-reader.js";
 
 /** The upstream as the service needs it: the real client, or anything that speaks the same. */

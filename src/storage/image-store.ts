@@ -2,8 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { constants } from "node:fs";
 import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { ErrorCode, GatewayError } from "./errors.js";
-import { describeImage } from "./image-processing.js";
+import { ErrorCode, GatewayError } from "../errors.js";
+import { describeImage } from "../generation/image-processing.js";
 
 export interface StoredImage {
   hash: string;

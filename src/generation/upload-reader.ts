@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { ErrorCode, GatewayError, badInput } from "./errors.js";
+import { ErrorCode, GatewayError, badInput } from "../errors.js";
 
 /** One uploaded file as the transport hands it over; the stream can be read once. */
 export interface IncomingFile {

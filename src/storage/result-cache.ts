@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import type { ImageTrace } from "./call-trace.js";
+import type { ImageTrace } from "../call-log/call-trace.js";
 import type { StoredImage } from "./image-store.js";
 
 export interface CachedResult {

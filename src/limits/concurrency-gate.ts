@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError } from "./errors.js";
+import { ErrorCode, GatewayError } from "../errors.js";
 
 export interface ConcurrencyGateOptions {
   /** Calls allowed to run at once. */

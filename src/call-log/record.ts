@@ -3,7 +3,7 @@
  * docs/call-log.md, which log tooling is written against: change them only together with that
  * table. Fields marked "extra" are additions the contract allows.
  */
-import type { ErrorCode } from "../services/errors.js";
+import type { ErrorCode } from "../errors.js";
 
 export type CallStatus = "success" | "failed";
 

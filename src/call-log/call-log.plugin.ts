@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GatewayContext } from "../context.js";
-import type { CallSink } from "../logging/call-recorder.js";
-import { generationFields } from "./generation-fields.js";
+import type { CallSink } from "./recorder.js";
+import { generationFields } from "../plugins/generation-fields.js";
 
 function firstError(errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined): { code: string; message: string } {
   const error = errors?.[0];

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { CallTrace } from "./call-trace.js";
+import type { CallTrace } from "../call-log/call-trace.js";
 
 const PREFIX = "siliconflow_gateway_";
 const RATE_LIMIT_CODES = new Set(["RATE_LIMITED", "UPSTREAM_RATE_LIMITED"]);

@@ -1,7 +1,7 @@
-import type { CallTrace } from "../services/call-trace.js";
-import type { GatewayMetrics } from "../services/metrics.js";
-import { toCallLogRecord, type ClientTextPolicy } from "./call-log-format.js";
-import type { CallLogWriter } from "./call-log-writer.js";
+import type { CallTrace } from "./call-trace.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { toCallLogRecord, type ClientTextPolicy } from "./format.js";
+import type { CallLogWriter } from "./writer.js";
 
 export interface RequestMeta {
   /** Monotonic ms when the HTTP request arrived: total time runs from here to the response. */

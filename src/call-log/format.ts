@@ -1,8 +1,8 @@
-import type { CallTrace, ImageTrace } from "../services/call-trace.js";
-import type { ErrorCode } from "../services/errors.js";
-import { emptyTiming, formatDecimalString, type CallLogRecord, type InputImageEntry, type OutputImageEntry } from "./call-log-record.js";
-import { redactSecrets } from "./mask.js";
-import { MESSAGE_MAX_CHARS, SHORT_FIELD_MAX_CHARS, truncateScrubbed } from "./truncate.js";
+import type { CallTrace, ImageTrace } from "./call-trace.js";
+import type { ErrorCode } from "../errors.js";
+import { emptyTiming, formatDecimalString, type CallLogRecord, type InputImageEntry, type OutputImageEntry } from "./record.js";
+import { redactSecrets } from "../observability/mask.js";
+import { MESSAGE_MAX_CHARS, SHORT_FIELD_MAX_CHARS, truncateScrubbed } from "../observability/truncate.js";
 
 export interface CallLogMeta {
   totalMs: number;

@@ -28,7 +28,7 @@ import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import pino from "pino";
-import type { CallLogRecord } from "./call-log-record.js";
+import type { CallLogRecord } from "./record.js";
 import { LineFile, repairLastLine } from "./line-file.js";
 
 export type CallLogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";

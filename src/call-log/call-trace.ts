@@ -1,5 +1,5 @@
-import type { GenerationParams } from "./generation-rules.js";
-import type { UpstreamTrace } from "./siliconflow/client.js";
+import type { GenerationParams } from "../models/generation-rules.js";
+import type { UpstreamTrace } from "../upstream/siliconflow-client.js";
 
 /** Who generates: SiliconFlow, or the built-in simulator when no key is set. */
 export const Provider = { SILICONFLOW: "SILICONFLOW", SIMULATOR: "SIMULATOR" } as const;
