@@ -10,9 +10,9 @@ function firstError(errors: readonly { message: string; extensions?: Record<stri
 }
 
 /**
- * Owns the call records of a request: the generation service fills one per call, and this writes them,
- * one line each, before the response leaves (so a line survives a crash right after the response).
- * A request refused before execution (bad variables, say) still logs each generateImages it named.
+ * Writes the calls of a request, one line each, before the response leaves (so a line survives a crash
+ * right after the response). A request refused before execution (bad variables, say) still logs each
+ * generateImages it named, refused through the request's book like every other refusal.
  */
 export function callLogPlugin(recorder: CallSink): ApolloServerPlugin<GatewayContext> {
   return {
@@ -22,11 +22,8 @@ export function callLogPlugin(recorder: CallSink): ApolloServerPlugin<GatewayCon
           const { contextValue, request, errors, document, operation } = requestContext;
           const calls = contextValue.calls;
           if (calls.traces.length === 0 && errors?.length) {
-            for (const key of generationFields(document, operation, request.variables ?? {})) {
-              const trace = calls.open(key);
-              trace.status = "failed";
-              trace.error = firstError(errors);
-            }
+            const failure = firstError(errors);
+            for (const key of generationFields(document, operation, request.variables ?? {})) calls.refuse(key, failure);
           }
           if (calls.traces.length === 0) return;
           recorder.record(calls.traces, {

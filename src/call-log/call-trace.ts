@@ -23,8 +23,9 @@ export interface ImageTrace {
 }
 
 /**
- * Everything one call learns about itself, filled by the generation service as it goes and written
- * by the call-log plugin when the response leaves. It holds no full image and no full key.
+ * Everything one call learns about itself: opened by the request's CallBook, filled with facts by the
+ * generation service as it goes, ended once by `finishCall`, and written by the recorder when the response
+ * leaves. It holds no full image and no full key.
  */
 export interface CallTrace {
   callId: string;
@@ -41,10 +42,28 @@ export interface CallTrace {
   seedUsed: number | null;
   status: "pending" | "success" | "failed";
   /** `cause` is for the application log only; the call log carries the code and the message. */
-  error: { code: string; message: string; cause?: unknown } | null;
+  error: CallFailure | null;
   cacheHit: boolean;
   /** Where in the operation the call sits (alias or field name), to match it with its result. */
   responseKey?: string;
+}
+
+export interface CallFailure {
+  code: string;
+  message: string;
+  cause?: unknown;
+}
+
+/**
+ * Ends a call: success without a failure, failed with one. The only place a call's status is set, and
+ * only once: a call already ended (cut at shutdown, say) keeps the end its line was written with.
+ * Returns whether this ended it.
+ */
+export function finishCall(trace: CallTrace, failure?: CallFailure): boolean {
+  if (trace.status !== "pending") return false;
+  trace.status = failure ? "failed" : "success";
+  trace.error = failure ? { code: failure.code, message: failure.message, cause: failure.cause } : null;
+  return true;
 }
 
 export function newCallTrace(init: Pick<CallTrace, "callId" | "startedAt" | "apiKeyMasked" | "provider">): CallTrace {

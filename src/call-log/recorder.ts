@@ -1,4 +1,4 @@
-import type { CallTrace } from "./call-trace.js";
+import { finishCall, type CallTrace } from "./call-trace.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { toCallLogRecord, type ClientTextPolicy } from "./format.js";
 import type { CallLogWriter } from "./writer.js";
@@ -81,11 +81,8 @@ export class CallRecorder implements CallSink {
         this.events.onLate?.(trace);
         continue;
       }
-      if (trace.status === "pending") {
-        // The response is leaving without the call having finished: it failed, whatever the cause.
-        trace.status = "failed";
-        trace.error ??= { code: "INTERNAL_SERVER_ERROR", message: "the call did not complete" };
-      }
+      // The response is leaving without the call having finished: it failed, whatever the cause.
+      finishCall(trace, { code: "INTERNAL_SERVER_ERROR", message: "the call did not complete" });
       if (trace.status === "failed" && trace.error && FAULTS.has(trace.error.code)) this.events.onFault?.(trace, meta);
       this.write(trace, meta, totalMs);
     }
@@ -100,8 +97,7 @@ export class CallRecorder implements CallSink {
     const running = [...this.running];
     this.running.clear();
     for (const [trace, meta] of running) {
-      trace.status = "failed";
-      trace.error = { code, message: message(trace) };
+      finishCall(trace, { code, message: message(trace) });
       this.write(trace, meta, this.monotonicMs() - meta.receivedAtMono);
     }
     this.notifyIfIdle();

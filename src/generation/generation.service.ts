@@ -93,19 +93,17 @@ export class GenerationService {
     }
   }
 
-  /** One call, start to end. Whatever happens, `trace` says how it went. */
+  /**
+   * One call, start to end: its outcome, or a GatewayError (anything else becomes INTERNAL_SERVER_ERROR).
+   * `trace` collects the facts the call log records as they are learnt; how the call ended is the book's
+   * to say, from what this returns or throws.
+   */
   async generate(request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
     const finished = this.deps.metrics?.callStarted();
     try {
-      const outcome = await this.run(request, trace);
-      trace.status = "success";
-      return outcome;
+      return await this.run(request, trace);
     } catch (error) {
-      const failure =
-        error instanceof GatewayError ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the gateway failed unexpectedly", { cause: error });
-      trace.status = "failed";
-      trace.error = { code: failure.code, message: failure.message, cause: failure.cause };
-      throw failure;
+      throw error instanceof GatewayError ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the gateway failed unexpectedly", { cause: error });
     } finally {
       finished?.();
     }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GatewayConfig } from "../config/config.schema.js";
-import { CallBook, type GatewayContext } from "../context.js";
+import { CallBook } from "../call-log/book.js";
+import type { GatewayContext } from "../context.js";
 import type { CallSink } from "../call-log/recorder.js";
 import { AccessTokens } from "../limits/access.js";
 import { ByteBudget } from "../limits/byte-budget.js";
@@ -115,11 +116,7 @@ export class RequestContexts {
   ): void {
     if (calls.responseKeys.length === 0) return;
     const book = new CallBook(this.options.provider, this.options.apiKey, this.options.now);
-    for (const key of calls.responseKeys) {
-      const trace = book.open(key);
-      trace.status = "failed";
-      trace.error = { code, message };
-    }
+    for (const key of calls.responseKeys) book.refuse(key, { code, message });
     const operationName = calls.operationName ?? request.headers["x-apollo-operation-name"];
     this.options.recorder.record(book.traces, {
       receivedAtMono: this.arrivalOf(request).mono,

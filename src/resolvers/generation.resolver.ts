@@ -21,11 +21,9 @@ export class GenerationResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<GenerateImagesPayload> {
     const started = this.now();
-    const trace = context.calls.open(String(info.path.key), context.caller.apiKey);
     const { images, cache, ...params } = input;
-    const outcome = await this.service.generate(
-      { params, uploads: images ?? [], publicBaseUrl: context.publicBaseUrl, caller: context.caller, useCache: cache !== false },
-      trace,
+    const { trace, outcome } = await context.calls.run(String(info.path.key), context.caller.apiKey, (call) =>
+      this.service.generate({ params, uploads: images ?? [], publicBaseUrl: context.publicBaseUrl, caller: context.caller, useCache: cache !== false }, call),
     );
     return {
       callId: trace.callId,

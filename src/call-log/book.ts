@@ -1,0 +1,58 @@
+import { randomUUID } from "node:crypto";
+import { GatewayError } from "../errors.js";
+import { maskApiKey } from "../observability/mask.js";
+import { finishCall, newCallTrace, type CallFailure, type CallTrace, type Provider } from "./call-trace.js";
+
+/**
+ * The calls of one request, from the moment each opens to the line it gets. Every way a call can end goes
+ * through here: run to an outcome or a GatewayError, refused before it ran (by Apollo or by the HTTP layer
+ * before Apollo), or cut when the response left without it. The recorder writes what the book holds.
+ */
+export class CallBook {
+  readonly traces: CallTrace[] = [];
+
+  constructor(
+    private readonly provider: Provider,
+    private readonly apiKey: string | undefined,
+    private readonly now: () => number = Date.now,
+    /** Told of each call as it opens, so that calls under way are known beyond their request. */
+    private readonly onOpen?: (trace: CallTrace) => void,
+  ) {}
+
+  private open(responseKey: string | undefined, apiKey: string | undefined): CallTrace {
+    const trace = newCallTrace({ callId: randomUUID(), startedAt: this.now(), apiKeyMasked: maskApiKey(apiKey), provider: this.provider });
+    trace.responseKey = responseKey;
+    this.traces.push(trace);
+    this.onOpen?.(trace);
+    return trace;
+  }
+
+  /**
+   * Opens a call and runs it: `work` fills the record with facts and returns the outcome or throws. The
+   * call ends success or failed by what `work` did; a GatewayError gives its code and message.
+   */
+  async run<T>(responseKey: string | undefined, apiKey: string | undefined, work: (trace: CallTrace) => Promise<T>): Promise<{ trace: CallTrace; outcome: T }> {
+    const trace = this.open(responseKey, apiKey ?? this.apiKey);
+    try {
+      const outcome = await work(trace);
+      finishCall(trace);
+      return { trace, outcome };
+    } catch (error) {
+      finishCall(trace, failureOf(error));
+      throw error;
+    }
+  }
+
+  /** A call refused before it could run: it is opened and ended at once, failed. */
+  refuse(responseKey: string | undefined, failure: CallFailure): CallTrace {
+    const trace = this.open(responseKey, this.apiKey);
+    finishCall(trace, failure);
+    return trace;
+  }
+}
+
+/** What a thrown error says of the call: a GatewayError's own code, anything else the gateway's fault. */
+function failureOf(error: unknown): CallFailure {
+  if (error instanceof GatewayError) return { code: error.code, message: error.message, cause: error.cause };
+  return { code: "INTERNAL_SERVER_ERROR", message: "the gateway failed unexpectedly", cause: error };
+}
