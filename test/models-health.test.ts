@@ -188,7 +188,6 @@ describe("availability from SiliconFlow's model list", () => {
       },
     });
     try {
-      await h.gateway.app.fastify.ready();
       // The start-up probe runs in the background; health waits for a fresh one.
       const health = await postJson<{ health: { status: string; models: Array<{ id: string; available: boolean }> } }>(h.graphqlUrl, HEALTH);
       const models = new Map(health.body.data!.health.models.map((m) => [m.id, m.available]));

@@ -6,12 +6,13 @@ import { ModelResolver } from "../resolvers/model.resolver.js";
 
 export const resolverClasses = [GenerationResolver, GeneratedImageResolver, ModelResolver, HealthResolver] as const;
 
-type ResolverInstances = Map<(typeof resolverClasses)[number], object>;
+export type ResolverClass = (typeof resolverClasses)[number];
+export type ResolverInstances = ReadonlyMap<ResolverClass, object>;
 
 /** Resolvers are built by the app with their services; type-graphql only looks them up. */
 export function buildGatewaySchema(instances: ResolverInstances): Promise<GraphQLSchema> {
   const container: ContainerType = {
-    get: (resolverClass: (typeof resolverClasses)[number]) => {
+    get: (resolverClass: ResolverClass) => {
       const instance = instances.get(resolverClass);
       if (!instance) throw new Error(`no instance for ${resolverClass.name}`);
       return instance;

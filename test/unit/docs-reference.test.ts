@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { configReference } from "../../src/config/config-reference.js";
@@ -22,7 +23,7 @@ function firstColumnNames(text: string): Set<string> {
   for (const line of text.split("\n")) {
     if (!line.startsWith("| ")) continue;
     const first = line.split("|")[1] ?? "";
-    for (const match of first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(match[1]);
+    for (const match of first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(match[1]!);
   }
   return names;
 }
@@ -62,5 +63,23 @@ describe("docs/configuration.md", () => {
   it("is what the configuration schema generates (npm run docs:config)", () => {
     const committed = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
     expect(committed).toBe(configReference());
+  });
+});
+
+describe("docs/architecture.md", () => {
+  const doc = readFileSync(new URL("../../docs/architecture.md", import.meta.url), "utf8");
+  const src = fileURLToPath(new URL("../../src/", import.meta.url));
+
+  it("names only files and folders that exist", () => {
+    // Paths are written from src/ (`src/errors.ts`) or from their room (`call-log/book.ts`).
+    const named = [...doc.matchAll(/`((?:src\/)?[a-z-]+\/[a-z./-]*|src\/[a-z.-]+)`/g)].map((m) => m[1]!.replace(/^src\//, ""));
+    const missing = named.filter((name) => !existsSync(name.startsWith("test/") ? path.join(src, "..", name) : path.join(src, name)));
+    expect(named.length).toBeGreaterThan(30);
+    expect(missing).toEqual([]);
+  });
+
+  it("has a row for every room of src/", () => {
+    const rooms = readdirSync(src, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    expect(rooms.filter((room) => !doc.includes(`| \`src/${room}/\` |`))).toEqual([]);
   });
 });

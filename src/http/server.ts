@@ -1,0 +1,137 @@
+import { randomUUID } from "node:crypto";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import fastifyApollo from "@as-integrations/fastify";
+import cors from "@fastify/cors";
+import Fastify, { type FastifyInstance } from "fastify";
+import { callLogPlugin } from "../call-log/call-log.plugin.js";
+import type { GatewayContext } from "../context.js";
+import { noStorePlugin } from "../plugins/no-store.plugin.js";
+import { protectQueriesPlugin } from "../plugins/protect-queries.plugin.js";
+import { queryLimitsPlugin } from "../plugins/query-limits.plugin.js";
+import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
+import { HealthResolver } from "../resolvers/health.resolver.js";
+import { ModelResolver } from "../resolvers/model.resolver.js";
+import { buildGatewaySchema, type ResolverClass, type ResolverInstances } from "../schema/build-schema.js";
+import { formatError } from "../schema/errors.js";
+import type { GatewayServices } from "../services.js";
+import { registerBodyTimeouts, requestTimeoutOptions } from "./body-timeouts.js";
+import { capConnectionsPerAddress } from "./connection-cap.js";
+import { registerErrorHandlers } from "./error-handler.js";
+import { registerGetMutationRefusal } from "./get-mutation.js";
+import { registerImageRoute } from "./images.route.js";
+import { registerMultipart } from "./multipart.js";
+import { registerPlayground } from "./playground.js";
+import { registerProbes } from "./probes.js";
+import { countRefusals, registerRefusalGuard } from "./refusal-guard.js";
+import { RequestContexts } from "./request-context.js";
+import { registerRequestLog } from "./request-log.js";
+import { registerWebApp, WEB_DIST_DIR } from "./web-app.js";
+
+export const GRAPHQL_PATH = "/graphql";
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+export interface HttpServer {
+  fastify: FastifyInstance;
+  apollo: ApolloServer<GatewayContext>;
+}
+
+/**
+ * The HTTP face of the services: Fastify with its guards, Apollo with its plugins, the routes and the probes.
+ * Hooks run in the order registered, so the cheap refusals (connections, stalled bodies, spent refusal
+ * budgets) come before the multipart parser, and every refusal writes its call's line.
+ */
+export async function buildHttpServer(services: GatewayServices): Promise<HttpServer> {
+  const { config, logger, recorder, lifecycle, now, monotonicMs } = services;
+  const resolvers: ResolverInstances = new Map<ResolverClass, object>([
+    [GenerationResolver, new GenerationResolver(services.generation, monotonicMs)],
+    [GeneratedImageResolver, new GeneratedImageResolver(services.store)],
+    [ModelResolver, new ModelResolver(services.registry)],
+    [
+      HealthResolver,
+      new HealthResolver({
+        health: services.health,
+        registry: services.registry,
+        provider: services.provider,
+        version: services.version,
+        startedAt: services.startedAt,
+        now,
+        isDraining: () => lifecycle.draining,
+      }),
+    ],
+  ]);
+  const schema = await buildGatewaySchema(resolvers);
+  const calls = countRefusals(recorder, services.refusals);
+
+  const fastify = Fastify({
+    trustProxy: config.trustProxy,
+    ...requestTimeoutOptions(config.limits.bodyTimeoutMs),
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  capConnectionsPerAddress(fastify.server, config.limits.maxConnectionsPerAddress);
+  registerRequestLog(fastify, logger);
+  registerErrorHandlers(fastify, logger);
+  if (config.corsOrigins.length > 0) {
+    await fastify.register(cors, {
+      origin: config.corsOrigins.includes("*") ? true : config.corsOrigins,
+      methods: ["GET", "POST", "OPTIONS"],
+      allowedHeaders: ["content-type", "authorization", "apollo-require-preflight", "x-apollo-operation-name", "x-request-id", "x-siliconflow-api-key"],
+      exposedHeaders: ["x-request-id"],
+      maxAge: 600,
+    });
+  }
+
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    // main.ts owns the signals: Apollo's own handler would start a second stop() that never returns.
+    stopOnTerminationSignals: false,
+    introspection: config.introspection ?? !config.production,
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin(),
+      callLogPlugin(calls),
+      queryLimitsPlugin(schema, {
+        maxDepth: config.limits.maxQueryDepth,
+        maxComplexity: config.limits.maxQueryComplexity,
+        maxGenerations: config.limits.maxGenerationsPerRequest,
+      }),
+      ...(config.auth.protectQueries && config.auth.tokens.length > 0 ? [protectQueriesPlugin()] : []),
+    ],
+  });
+  await apollo.start();
+
+  const contexts = new RequestContexts({ config, provider: services.provider, apiKey: services.apiKey, recorder: calls, now, monotonicMs });
+  const logRefusal = contexts.logRefusal.bind(contexts);
+  contexts.track(fastify);
+  registerBodyTimeouts(fastify, { idleMs: config.limits.bodyIdleTimeoutMs, totalMs: config.limits.bodyTimeoutMs, path: GRAPHQL_PATH, onRefused: logRefusal });
+  registerRefusalGuard(fastify, { path: GRAPHQL_PATH, refusals: services.refusals, clientKeyOf: (request) => contexts.clientKeyOf(request), onRefused: logRefusal });
+  registerMultipart(fastify, GRAPHQL_PATH, {
+    maxFileBytes: config.uploads.maxBytes,
+    maxFiles: config.uploads.maxFiles,
+    maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
+    onRefused: logRefusal,
+  });
+  registerGetMutationRefusal(fastify, GRAPHQL_PATH, { onRefused: logRefusal });
+  registerImageRoute(fastify, services.store, logger);
+  registerWebApp(fastify, { root: WEB_DIST_DIR });
+  await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });
+  registerProbes(fastify, {
+    version: services.version,
+    startedAt: services.startedAt,
+    now,
+    lifecycle,
+    callLog: services.callLog,
+    metrics: config.metrics ? services.metrics : undefined,
+  });
+  await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });
+  return { fastify, apollo };
+}

@@ -1,0 +1,287 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { CallRecorder } from "./call-log/recorder.js";
+import type { Provider } from "./call-log/call-trace.js";
+import { secureLogDir } from "./call-log/log-dir.js";
+import { openCallLog, type CallLogWriter } from "./call-log/writer.js";
+import type { GatewayConfig } from "./config/config.schema.js";
+import { watchConfigFile } from "./config/config-watcher.js";
+import { ConfigError, parseConfig, readConfigFile } from "./config/load-config.js";
+import { ErrorCode, GatewayError } from "./errors.js";
+import { GenerationService } from "./generation/generation.service.js";
+import { Lifecycle } from "./lifecycle.js";
+import { ConcurrencyGate } from "./limits/concurrency-gate.js";
+import { connectRateLimitStore } from "./limits/rate-limit-store.js";
+import { RateLimits } from "./limits/rate-limits.js";
+import { RefusalLimits } from "./limits/refusal-limits.js";
+import { ModelRegistry, type ImageModelInfo } from "./models/model-registry.js";
+import { GatewayMetrics } from "./observability/metrics.js";
+import { startSimulator, type RunningSimulator, type SimulatedModel } from "./simulator/simulator.js";
+import { ImageStore } from "./storage/image-store.js";
+import { ResultCache } from "./storage/result-cache.js";
+import { HealthService } from "./upstream/health.service.js";
+import type { OutputAddressPolicy } from "./upstream/output-address.js";
+import { SiliconFlowClient } from "./upstream/siliconflow-client.js";
+import { GATEWAY_VERSION } from "./version.js";
+
+export interface ServiceOptions {
+  logger: Logger;
+  /** The configuration file, watched so a changed model list applies without a restart. */
+  configFile?: string;
+  /** The environment the configuration was read with (re-applied on top of a changed file). */
+  env?: NodeJS.ProcessEnv;
+  /** Where output URLs may point, instead of what the upstream's address implies (tests: a "public" upstream, names resolved without DNS). */
+  outputAddresses?: OutputAddressPolicy;
+}
+
+/** What the HTTP server is built from: everything below it, built from the configuration. */
+export interface GatewayServices {
+  config: GatewayConfig;
+  logger: Logger;
+  version: string;
+  provider: Provider;
+  /** The key calls are made with, for masking in the log; undefined with the simulator's throwaway key. */
+  apiKey: string | undefined;
+  simulator: RunningSimulator | undefined;
+  registry: ModelRegistry;
+  health: HealthService;
+  callLog: CallLogWriter;
+  recorder: CallRecorder;
+  store: ImageStore;
+  metrics: GatewayMetrics;
+  refusals: RefusalLimits;
+  generation: GenerationService;
+  lifecycle: Lifecycle;
+  startedAt: number;
+  now: () => number;
+  monotonicMs: () => number;
+  /** Stops what was started, in the reverse order: the call log, opened first, closes last. */
+  close(): Promise<void>;
+}
+
+/** The embedded simulator serves every model the gateway knows, configured ones included. */
+function simulatedModel(model: ImageModelInfo): SimulatedModel {
+  return {
+    id: model.id,
+    sizes: [...model.imageSizes],
+    maxBatch: model.maxBatchSize,
+    maxImages: model.maxInputImages,
+    minImages: model.minInputImages,
+    guidance: model.guidance === "GUIDANCE_SCALE" ? "guidance_scale" : model.guidance === "CFG" ? "cfg" : "none",
+    defaultSize: model.defaultImageSize ?? model.imageSizes[0] ?? "1024x1024",
+  };
+}
+
+/**
+ * Builds every service from the configuration, top to bottom; with no API key the simulator starts on
+ * loopback and the log says so. Whatever is started is stopped by `close`, or at once if a later step fails.
+ */
+export async function buildServices(config: GatewayConfig, { logger, configFile, env = {}, outputAddresses }: ServiceOptions): Promise<GatewayServices> {
+  const stops: Array<() => unknown> = [];
+  const close = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const now = Date.now;
+    const monotonicMs = () => performance.now();
+    const startedAt = now();
+    const lifecycle = new Lifecycle();
+
+    const warning = secureLogDir(config.logDir);
+    if (warning) logger.warn(warning);
+    const callLog = openGatewayCallLog(config, logger);
+    stops.push(() => callLog.close());
+
+    const registry = new ModelRegistry({ configured: config.models });
+    const { provider, apiKey, simulator, upstream } = await connectUpstream(config, registry, logger, outputAddresses);
+    if (simulator) stops.push(() => simulator.close());
+    const health = new HealthService({
+      cacheMs: config.health.probeCacheMs,
+      // One free request serves both: is SiliconFlow there, and which models may this key call.
+      probe: async () => registry.applyUpstreamList(await upstream.listModelIds(5_000)),
+    });
+    void health.check();
+    if (config.siliconflow.modelsRefreshMs > 0) {
+      const refresh = setInterval(() => void health.check(), config.siliconflow.modelsRefreshMs).unref();
+      stops.push(() => clearInterval(refresh));
+    }
+    if (configFile) {
+      stops.push(
+        watchConfigFile(configFile, () => {
+          try {
+            const next = parseConfig(readConfigFile(configFile), env);
+            registry.setConfigured(next.models);
+            logger.info({ models: next.models.length }, "configuration file changed: model list reloaded");
+          } catch (error) {
+            const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
+            logger.error(`configuration file changed but was not applied: ${message}`);
+          }
+        }),
+      );
+    }
+
+    // Shared rate-limit counters; without Redis each gateway counts alone.
+    const shared = config.rateLimit.redisUrl ? await connectRateLimitStore(config.rateLimit.redisUrl, logger) : undefined;
+    if (shared) stops.push(shared.disconnect);
+
+    const store = new ImageStore(config.dataDir);
+    const removed = await store.init(startedAt);
+    if (removed > 0) logger.warn({ dir: store.dir, removed }, `removed ${removed} temporary files left in ${store.dir} by an earlier run that stopped mid-write`);
+
+    const metrics = new GatewayMetrics();
+    const recorder = recorderFor(config, callLog, logger, metrics, monotonicMs, apiKey);
+    const generation = generationServiceFor(config, { lifecycle, callLog, registry, upstream, store, metrics, monotonicMs, redis: shared?.store });
+
+    return {
+      config,
+      logger,
+      version: GATEWAY_VERSION,
+      provider,
+      apiKey,
+      simulator,
+      registry,
+      health,
+      callLog,
+      recorder,
+      store,
+      metrics,
+      refusals: new RefusalLimits({ perMinute: config.rateLimit.refusalsPerMinute, redis: shared?.store }),
+      generation,
+      lifecycle,
+      startedAt,
+      now,
+      monotonicMs,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function openGatewayCallLog(config: GatewayConfig, logger: Logger): CallLogWriter {
+  return openCallLog({
+    dir: config.logDir,
+    level: config.logLevel,
+    rotation: config.callLog.rotation,
+    fsync: config.callLog.fsync,
+    onError: (error) => logger.error({ err: error }, "call log maintenance failed"),
+    // Once per outage, not per call: the disk stays full for a while.
+    onUnavailable: (error) =>
+      logger.error(
+        { err: error },
+        `call log cannot be written: ${error.message}; new generations are refused (CALL_LOG_UNAVAILABLE) and the lines of calls already made are kept in memory until it can`,
+      ),
+    onAvailable: (written) => logger.info({ written }, `call log can be written again; ${written} kept lines were written`),
+    // The record of a paid call must survive somewhere: the application log is the last place left.
+    onUnwritten: (line) => logger.error({ callLogLine: line.trimEnd() }, "call log line could not be written to the call log; it is here instead"),
+  });
+}
+
+/** SiliconFlow, or with no key the embedded simulator on loopback, which the log says. */
+async function connectUpstream(
+  config: GatewayConfig,
+  registry: ModelRegistry,
+  logger: Logger,
+  outputAddresses: OutputAddressPolicy | undefined,
+): Promise<{ provider: Provider; apiKey: string | undefined; simulator: RunningSimulator | undefined; upstream: SiliconFlowClient }> {
+  const client = (baseUrl: string, apiKey: string) =>
+    new SiliconFlowClient({
+      baseUrl,
+      apiKey,
+      timeoutMs: config.siliconflow.timeoutMs,
+      maxRetries: config.siliconflow.maxRetries,
+      downloadTimeoutMs: config.siliconflow.downloadTimeoutMs,
+      outputAddresses,
+    });
+  const apiKey = config.siliconflow.apiKey;
+  if (apiKey) return { provider: "SILICONFLOW", apiKey, simulator: undefined, upstream: client(config.siliconflow.baseUrl, apiKey) };
+  // A throwaway key, so the simulator's bearer check runs as SiliconFlow's would; it is nobody's secret.
+  const throwaway = `sim-${randomBytes(16).toString("hex")}`;
+  const simulator = await startSimulator({
+    host: "127.0.0.1",
+    port: config.simulator.port,
+    apiKey: throwaway,
+    latencyMs: config.simulator.latencyMs,
+    models: registry.list().map(simulatedModel),
+    // Request bodies hold base64 images: a long-running embedded simulator keeps none of them.
+    maxReceived: 0,
+  });
+  logger.warn({ simulator: simulator.url }, "SILICONFLOW_API_KEY is not set: generating with the built-in simulator, not SiliconFlow");
+  return { provider: "SIMULATOR", apiKey: undefined, simulator, upstream: client(simulator.url, throwaway) };
+}
+
+function recorderFor(
+  config: GatewayConfig,
+  callLog: CallLogWriter,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  monotonicMs: () => number,
+  apiKey: string | undefined,
+): CallRecorder {
+  return new CallRecorder(
+    callLog,
+    GATEWAY_VERSION,
+    monotonicMs,
+    {
+      onWriteError: (error) => logger.error({ err: error }, "call log write failed"),
+      onFault: (trace, meta) =>
+        logger.error(
+          { callId: trace.callId, reqId: meta.requestId, code: trace.error?.code, err: trace.error?.cause },
+          `call ${trace.callId} failed: ${trace.error?.message ?? "unknown error"}`,
+        ),
+      onLate: (trace) =>
+        logger.warn(
+          { callId: trace.callId, status: trace.status },
+          `call ${trace.callId} finished after its line was written (cut at shutdown, logged as SHUTDOWN_INTERRUPTED); it ended ${trace.status}, the line stays as written`,
+        ),
+    },
+    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(apiKey ? [apiKey] : []), ...config.auth.tokens] },
+    metrics,
+  );
+}
+
+interface GenerationParts {
+  lifecycle: Lifecycle;
+  callLog: CallLogWriter;
+  registry: ModelRegistry;
+  upstream: SiliconFlowClient;
+  store: ImageStore;
+  metrics: GatewayMetrics;
+  monotonicMs: () => number;
+  /** The shared counter store, when there is one. */
+  redis: unknown;
+}
+
+function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, redis, ...parts }: GenerationParts): GenerationService {
+  return new GenerationService({
+    ...parts,
+    // Checked before anything is spent: a draining gateway, or one that could not record the call, starts none.
+    refusal: () => {
+      if (lifecycle.draining) {
+        return new GatewayError(ErrorCode.SHUTTING_DOWN, "the gateway is shutting down and starts no new generation; retry and another instance will take it");
+      }
+      if (!callLog.available) {
+        return new GatewayError(
+          ErrorCode.CALL_LOG_UNAVAILABLE,
+          `the gateway cannot write its call log (${callLog.unavailableReason ?? "unknown reason"}), the record of every paid call, so it starts no new generation until it can; retry later`,
+        );
+      }
+      return undefined;
+    },
+    cache: config.cache.enabled ? new ResultCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }) : undefined,
+    gate: new ConcurrencyGate({ max: config.siliconflow.maxConcurrency, maxQueue: config.siliconflow.maxQueue, queueTimeoutMs: config.siliconflow.queueTimeoutMs }),
+    rateLimits: new RateLimits({
+      callsPerWindow: config.rateLimit.callsPerWindow,
+      windowSeconds: config.rateLimit.windowSeconds,
+      imagesPerMinute: config.limits.imagesPerMinute,
+      redis,
+    }),
+    limits: {
+      maxUploadBytes: config.uploads.maxBytes,
+      maxFiles: config.uploads.maxFiles,
+      maxPromptLength: config.limits.maxPromptLength,
+      images: { maxLongSide: config.uploads.maxLongSide, maxInputPixels: config.uploads.maxInputPixels },
+    },
+  });
+}
