@@ -72,8 +72,8 @@ function parseArgs(argv: readonly string[]): { smoke: boolean; parts: Set<Part> 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--smoke") smoke = true;
-    else if (arg === "--only" || arg.startsWith("--only=")) {
-      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
+    else if (arg === "--only" || arg!.startsWith("--only=")) {
+      const value = arg!.includes("=") ? arg!.slice(arg!.indexOf("=") + 1) : argv[++i];
       const chosen = (value ?? "").split(",").map((p) => p.trim());
       if (chosen.some((p) => p !== "a" && p !== "b" && p !== "c") || chosen.length === 0) {
         throw new Error(`--only takes a comma-separated list of a, b, c; got "${value ?? ""}"`);

@@ -57,7 +57,7 @@ describe("animated inputs: only the first frame is taken, for WebP as for GIF", 
     // Lossy WebP drifts a little from pure red: near enough, and far from the other frames.
     const [r, g, b] = await centre(sent.bytes);
     expect(r).toBeGreaterThan(240);
-    expect(g + b).toBeLessThan(20);
+    expect(g! + b!).toBeLessThan(20);
     expect((await h.logLines()).at(-1)!.input_images[0]).toMatchObject({ source_format: format, converted: true, mime_type: mime });
   });
 

@@ -78,13 +78,13 @@ describe("Apollo Client 4 with apollo-upload-client against the real gateway", (
     expect(result.provider).toBe("SILICONFLOW");
     expect(result.images).toHaveLength(1);
     const image = result.images[0];
-    const response = await fetch(image.url);
+    const response = await fetch(image!.url);
     expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe(image.mimeType);
+    expect(response.headers.get("content-type")).toBe(image!.mimeType);
     const bytes = Buffer.from(await response.arrayBuffer());
-    expect(bytes.length).toBe(image.bytes);
+    expect(bytes.length).toBe(image!.bytes);
     const meta = await sharp(bytes).metadata();
-    expect([meta.width, meta.height]).toEqual([image.width, image.height]);
+    expect([meta.width, meta.height]).toEqual([image!.width, image!.height]);
   });
 
   it("sends the same File as two images: one file part mapped to both paths, both reach SiliconFlow", async () => {
@@ -101,7 +101,7 @@ describe("Apollo Client 4 with apollo-upload-client against the real gateway", (
     const form = sent.at(-1)!.body as FormData;
     const map = JSON.parse(form.get("map") as string) as Record<string, string[]>;
     expect(Object.values(map)).toEqual([["variables.input.images.0", "variables.input.images.1"]]);
-    expect(form.getAll(Object.keys(map)[0])).toHaveLength(1);
+    expect(form.getAll(Object.keys(map)[0]!)).toHaveLength(1);
 
     expect(data!.generateImages.images).toHaveLength(1);
     expect(h.simulator.received.length).toBe(before + 1);

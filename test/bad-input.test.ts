@@ -63,7 +63,7 @@ describe("bad input never crashes, hangs or leaks", () => {
     // Either the server answers 413 at once, or closes the connection on the lying length: never a hang or a 500.
     if (response instanceof Response) {
       expect(response.status).toBe(413);
-      expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code).toBe("PAYLOAD_TOO_LARGE");
+      expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe("PAYLOAD_TOO_LARGE");
     }
   });
 
@@ -75,8 +75,8 @@ describe("bad input never crashes, hangs or leaks", () => {
     form.set("map", JSON.stringify({ 0: ["variables.input.images.0"], 1: ["variables.input.images.1"] }));
     const response = await fetch(h.graphqlUrl, { method: "POST", headers: { "apollo-require-preflight": "1" }, body: form });
     const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string; field?: string } }> };
-    expect(body.errors[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.images[1]" });
-    expect(body.errors[0].message).toMatch(/missing/);
+    expect(body.errors[0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.images[1]" });
+    expect(body.errors[0]!.message).toMatch(/missing/);
   });
 
   it.each([
@@ -88,7 +88,7 @@ describe("bad input never crashes, hangs or leaks", () => {
     expect(response.status).toBe(status);
     expect(response.headers.get("content-type")).toMatch(/application\/json/);
     const json = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
-    expect(json.errors[0].extensions.code).toBe("BAD_USER_INPUT");
+    expect(json.errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
     expect(JSON.stringify(json)).not.toMatch(/\/work\/|node_modules|at .*\.js:\d+/);
   });
 
@@ -125,7 +125,7 @@ describe("a client gone mid-call", () => {
       expect(await pending).toBeInstanceOf(Error);
       const line = await waitFor(async () => (await h.logLines()).find((l) => l.prompt === "abandoned"));
       expect(line.status).toBe("success");
-      const stored = await fetch(line.output_images[0].url);
+      const stored = await fetch(line.output_images[0]!.url);
       expect(stored.status).toBe(200);
       await stored.arrayBuffer();
       const after = await postJson(h.graphqlUrl, `{ health { status } }`);

@@ -226,7 +226,7 @@ describe.skipIf(unavailable)("LOG_DIR on a full filesystem, through the gateway"
       ["refused two", "failed", "CALL_LOG_UNAVAILABLE"],
       ["after", "success", null],
     ]);
-    expect(lines[0].call_id).toBe(paidId);
+    expect(lines[0]!.call_id).toBe(paidId);
     expect(entries().some((entry) => entry.callLogLine)).toBe(false);
   });
 });
@@ -275,8 +275,8 @@ describe.skipIf(unavailable)("SIGTERM with the call-log disk still full", () => 
         ["paid, then stopped", "success"],
         ["refused, then stopped", "failed"],
       ]);
-      expect(handedOver[0].call_id).toBe(paid.body.data!.generateImages.callId);
-      expect(handedOver[0].api_key).toBe(MASKED_KEY);
+      expect(handedOver[0]!.call_id).toBe(paid.body.data!.generateImages.callId);
+      expect(handedOver[0]!.api_key).toBe(MASKED_KEY);
       expect(gateway.output.join("\n")).not.toContain(TEST_API_KEY);
       expect(readWhole(path.join(disk.dir, FILE))).toEqual([]);
     } finally {

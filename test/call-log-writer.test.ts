@@ -163,7 +163,7 @@ describe("call-log writer: lines", () => {
       expect(types, `type of ${field}`).toContain(jsonType(line?.[field]));
     }
     // Values come back exactly, extras included; pino adds only the level label.
-    const { level, ...fields } = line;
+    const { level, ...fields } = line!;
     expect(level).toBe("info");
     expect(fields).toEqual(JSON.parse(JSON.stringify(rec)));
     expect(line).not.toHaveProperty("time");

@@ -101,8 +101,8 @@ describe("call log lines through the real server", () => {
     }
     expect(line.output_images).toHaveLength(2);
     for (const [i, output] of line.output_images.entries()) {
-      const served = Buffer.from(await (await fetch(result.images[i].url)).arrayBuffer());
-      expect(output).toMatchObject({ index: i, size: [768, 1024], mime_type: "image/png", bytes: served.length, url: result.images[i].url });
+      const served = Buffer.from(await (await fetch(result.images[i]!.url)).arrayBuffer());
+      expect(output).toMatchObject({ index: i, size: [768, 1024], mime_type: "image/png", bytes: served.length, url: result.images[i]!.url });
       expect(output.base64_preview).toBe(preview(served));
       expect(output.upstream_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/files\//);
     }
@@ -128,8 +128,8 @@ describe("call log lines through the real server", () => {
     ]);
     ["image", "image2", "image3"].forEach((field, i) => {
       const base64 = String(sent[field]).split(",")[1];
-      expect(line.input_images[i].base64_preview).toBe(base64.slice(0, 100));
-      expect(line.input_images[i].base64_preview).toHaveLength(100);
+      expect(line.input_images[i]!.base64_preview).toBe(base64!.slice(0, 100));
+      expect(line.input_images[i]!.base64_preview).toHaveLength(100);
     });
     expect(line.input_images.map((i) => i.mime_type)).toEqual(["image/png", "image/jpeg", "image/png"]);
     expect(line.input_images.map((i) => [i.source_format, i.converted])).toEqual([

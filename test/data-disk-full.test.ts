@@ -53,11 +53,11 @@ describe.skipIf(unavailable)("DATA_DIR on a full filesystem", () => {
 
       const [line] = await h.logLines();
       expect(line).toMatchObject({ status: "failed", error_code: "STORAGE_UNAVAILABLE", upstream_attempts: 1 });
-      expect(line.error_message).toMatch(/ENOSPC/);
-      expect(line.error_message).not.toContain(disk.dir);
+      expect(line!.error_message).toMatch(/ENOSPC/);
+      expect(line!.error_message).not.toContain(disk.dir);
 
       const entries = appLog.map((text) => JSON.parse(text) as Record<string, unknown>);
-      const reported = entries.find((entry) => entry.callId === line.call_id);
+      const reported = entries.find((entry) => entry.callId === line!.call_id);
       expect(reported, "an application log entry for the call").toBeDefined();
       expect(JSON.stringify(reported)).toMatch(/ENOSPC/);
       // The partial files went with the failure.

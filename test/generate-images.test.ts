@@ -74,19 +74,19 @@ describe("generateImages through the real HTTP server", () => {
     expect(sent.cfg).toBe(4);
     const received = ["image", "image2", "image3"].map((field) => dataUrlBytes(sent[field]));
     expect(received.map((r) => r.mime)).toEqual(["image/png", "image/jpeg", "image/png"]);
-    received.forEach((r, i) => expect(Buffer.compare(r.bytes, uploads[i])).toBe(0));
+    received.forEach((r, i) => expect(Buffer.compare(r.bytes, uploads[i]!)).toBe(0));
   });
 
   it("outputs are still served after SiliconFlow's URLs stop working", async () => {
     const { body } = await postJson<Payload>(h.graphqlUrl, GENERATE, { input: { model: "Qwen/Qwen-Image", prompt: "a red fox", seed: 42 } });
     const image = body.data!.generateImages.images[0];
-    const before = Buffer.from(await (await fetch(image.url)).arrayBuffer());
+    const before = Buffer.from(await (await fetch(image!.url)).arrayBuffer());
     h.simulator.forgetImages();
-    const after = await fetch(image.url);
+    const after = await fetch(image!.url);
     expect(after.status).toBe(200);
     expect(Buffer.compare(Buffer.from(await after.arrayBuffer()), before)).toBe(0);
     const etag = after.headers.get("etag")!;
-    const cached = await fetch(image.url, { headers: { "if-none-match": etag } });
+    const cached = await fetch(image!.url, { headers: { "if-none-match": etag } });
     expect(cached.status).toBe(304);
     await cached.arrayBuffer();
     const traversal = await fetch(`${h.url}/images/..%2F..%2Fetc%2Fpasswd`);
@@ -99,8 +99,8 @@ describe("generateImages through the real HTTP server", () => {
     const { body } = await postJson<{ generateImages: { images: Array<{ url: string; dataUrl: string }> } }>(h.graphqlUrl, query);
     expect(body.errors).toBeUndefined();
     const image = body.data!.generateImages.images[0];
-    const inline = dataUrlBytes(image.dataUrl);
-    const served = Buffer.from(await (await fetch(image.url)).arrayBuffer());
+    const inline = dataUrlBytes(image!.dataUrl);
+    const served = Buffer.from(await (await fetch(image!.url)).arrayBuffer());
     expect(inline.mime).toBe("image/png");
     expect(Buffer.compare(inline.bytes, served)).toBe(0);
   });
@@ -235,9 +235,9 @@ describe("with no API key", () => {
       const { body } = await postJson<Payload>(h.graphqlUrl, GENERATE, { input: { model: "Qwen/Qwen-Image", prompt: "offline" } });
       expect(body.errors).toBeUndefined();
       expect(body.data!.generateImages.provider).toBe("SIMULATOR");
-      const served = await fetch(body.data!.generateImages.images[0].url);
+      const served = await fetch(body.data!.generateImages.images[0]!.url);
       expect(served.status).toBe(200);
-      expect((await served.arrayBuffer()).byteLength).toBe(body.data!.generateImages.images[0].bytes);
+      expect((await served.arrayBuffer()).byteLength).toBe(body.data!.generateImages.images[0]!.bytes);
     } finally {
       await h.close();
     }

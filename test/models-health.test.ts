@@ -58,8 +58,8 @@ describe("validation against the model's capabilities, before any upstream call"
     const { body } = await postJson(h.graphqlUrl, GENERATE, { input });
     expect(body.errors).toHaveLength(1);
     const error = body.errors![0];
-    expect(error.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
-    expect(error.message).toMatch(message);
+    expect(error!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
+    expect(error!.message).toMatch(message);
     expect(h.simulator.received.length).toBe(before);
   });
 
@@ -100,7 +100,7 @@ describe("validation against the model's capabilities, before any upstream call"
       await postJson(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "" } }),
       await postJson(h.graphqlUrl, `{ nope }`),
     ];
-    expect(answers[2].body.errors).toBeDefined();
+    expect(answers[2]!.body.errors).toBeDefined();
     for (const { headers } of answers) expect(headers.get("cache-control")).toBe("no-store");
   });
 

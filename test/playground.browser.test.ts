@@ -37,7 +37,7 @@ async function bundleSdk(): Promise<string> {
   const outputs = Array.isArray(result) ? result : [result];
   const chunks = outputs.flatMap((o) => o.output).filter((c) => c.type === "chunk");
   expect(chunks).toHaveLength(1);
-  return chunks[0].code;
+  return chunks[0]!.code;
 }
 
 async function introspects(h: Harness): Promise<boolean> {
@@ -202,7 +202,7 @@ describe.skipIf(skipBrowserTests)("the SDK in headless Chromium", () => {
           prompt: "make it teal",
           images: [new File([drawn], "drawn.png", { type: "image/png" })],
         });
-        const response = await fetch(result.images[0].url);
+        const response = await fetch(result.images[0]!.url);
         const served = new Uint8Array(await response.arrayBuffer());
         let error: unknown[] = [];
         try {
@@ -224,8 +224,8 @@ describe.skipIf(skipBrowserTests)("the SDK in headless Chromium", () => {
       const upstream = dataUrlBytes(h.simulator.received.at(-1)!.body.image);
       expect(upstream.mime).toBe("image/png");
       expect(Buffer.compare(upstream.bytes, Buffer.from(outcome.uploaded))).toBe(0);
-      expect(outcome.servedType).toBe(outcome.image.mimeType);
-      expect(outcome.servedBytes).toBe(outcome.image.bytes);
+      expect(outcome.servedType).toBe(outcome.image!.mimeType);
+      expect(outcome.servedBytes).toBe(outcome.image!.bytes);
       expect(outcome.error).toEqual([true, "BAD_USER_INPUT", "input.model"]);
       expect(network.external()).toEqual([]);
     } finally {
@@ -265,7 +265,7 @@ describe("playground routes and configuration", () => {
       // Every script and stylesheet of the page is relative: served by the gateway from node_modules.
       const references = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
       expect(references.length).toBeGreaterThan(3);
-      expect(references.filter((ref) => /^(?:https?:)?\/\//.test(ref))).toEqual([]);
+      expect(references.filter((ref) => /^(?:https?:)?\/\//.test(ref!))).toEqual([]);
       expect(page.csp).toContain("default-src 'self'");
       expect(page.csp).toContain("connect-src 'self'");
 

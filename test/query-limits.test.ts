@@ -135,7 +135,7 @@ describe("inline image data (dataUrl) is bounded per response", () => {
     expect(body.errors).toBeUndefined();
     const images = body.data!.generateImages.images;
     expect(images).toHaveLength(4);
-    for (const image of images) expect(Buffer.from(String(image.d0).split(",")[1], "base64").length).toBe(image.bytes);
+    for (const image of images) expect(Buffer.from(String(image.d0).split(",")[1]!, "base64").length).toBe(image.bytes);
     const again = await postJson<Inline>(h.graphqlUrl, withInline(1), { input });
     expect(again.body.data?.generateImages.cacheHit).toBe(true);
   });

@@ -36,7 +36,7 @@ describe("result cache", () => {
     expect(second.body.data!.generateImages.seed).toBe(77);
     const line = (await h.logLines()).find((l) => l.call_id === second.body.data!.generateImages.callId)!;
     expect(line).toMatchObject({ status: "success", cache_hit: true, seed_used: 77 });
-    expect(line.input_images[0].size).toEqual([100, 80]);
+    expect(line.input_images[0]!.size).toEqual([100, 80]);
     expect(line.output_images).toHaveLength(1);
 
     const otherBytes = await postMultipart<Payload>(

@@ -87,13 +87,13 @@ describe("the typed SDK against the real gateway", () => {
     expect(Buffer.compare(image2.bytes, green)).toBe(0);
 
     const output = result.images[0];
-    expect(output.url.startsWith(`${h.url}/images/`)).toBe(true);
-    const served = await fetchImage(output.url);
-    expect(served.type).toBe(output.mimeType);
-    expect(served.bytes.length).toBe(output.bytes);
+    expect(output!.url.startsWith(`${h.url}/images/`)).toBe(true);
+    const served = await fetchImage(output!.url);
+    expect(served.type).toBe(output!.mimeType);
+    expect(served.bytes.length).toBe(output!.bytes);
     const meta = await sharp(served.bytes).metadata();
-    expect(meta.format).toBe(output.mimeType.replace("image/", ""));
-    expect([meta.width, meta.height]).toEqual([output.width, output.height]);
+    expect(meta.format).toBe(output!.mimeType.replace("image/", ""));
+    expect([meta.width, meta.height]).toEqual([output!.width, output!.height]);
   });
 
   it("uploads a file from disk with fs.openAsBlob, as docs/clients.md shows", async () => {
@@ -130,7 +130,7 @@ describe("the typed SDK against the real gateway", () => {
     expect(headers.get("authorization")).toBe("Bearer client-token-123");
     const anonymous: SentRequest[] = [];
     await createGatewayClient({ url: h.graphqlUrl, fetch: recordingFetch(anonymous) }).health();
-    expect(anonymous[0].headers.has("authorization")).toBe(false);
+    expect(anonymous[0]!.headers.has("authorization")).toBe(false);
   });
 
   it("health and models", async () => {

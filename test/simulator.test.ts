@@ -68,7 +68,7 @@ async function pixels(png: Buffer) {
     info,
     at(x: number, y: number): [number, number, number] {
       const i = (y * info.width + x) * info.channels;
-      return [data[i], data[i + 1], data[i + 2]];
+      return [data[i]!, data[i + 1]!, data[i + 2]!];
     },
   };
 }
@@ -204,7 +204,7 @@ describe("text-to-image", () => {
       const meta = await sharp(png).metadata();
       expect(meta).toMatchObject({ format: "png", width: 768, height: 1024 });
     }
-    expect(first.equals(second)).toBe(false);
+    expect(first!.equals(second!)).toBe(false);
     for (const image of reply.images) {
       expect(image.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/files\/[0-9a-f]{32}\.png\?expires=\d+&sig=[0-9a-f]{64}$/);
     }
@@ -215,7 +215,7 @@ describe("text-to-image", () => {
     expect(Number.isInteger(reply.seed)).toBe(true);
     expect(reply.seed).toBeGreaterThanOrEqual(0);
     expect(reply.seed).toBeLessThanOrEqual(9_999_999_999);
-    const meta = await sharp(await download(reply.images[0].url)).metadata();
+    const meta = await sharp(await download(reply.images[0]!.url)).metadata();
     expect(meta).toMatchObject({ width: 1328, height: 1328 });
   });
 
@@ -226,7 +226,7 @@ describe("text-to-image", () => {
 
   it("is deterministic in seed and prompt", async () => {
     const body = { model: "Tongyi-MAI/Z-Image-Turbo", prompt: "a quiet harbour", image_size: "1200x896", seed: 7 };
-    const bytesOf = async (b: Record<string, unknown>) => download((await generate(sim, b)).reply.images[0].url);
+    const bytesOf = async (b: Record<string, unknown>) => download((await generate(sim, b)).reply.images[0]!.url);
     const a = await bytesOf(body);
     const again = await bytesOf(body);
     const otherSeed = await bytesOf({ ...body, seed: 8 });
@@ -267,7 +267,7 @@ describe("edits", () => {
       seed: 3,
     });
     expect(reply.images).toHaveLength(1);
-    const out = await pixels(await download(reply.images[0].url));
+    const out = await pixels(await download(reply.images[0]!.url));
     expect(out.info).toMatchObject({ width: 1024, height: 512 });
 
     const [lr, lg, lb] = out.at(256, 256);
@@ -300,14 +300,14 @@ describe("edits", () => {
       image2: dataUrl(inputs[1], "png"),
       image3: dataUrl(inputs[2], "png"),
     });
-    const meta = await sharp(await download(reply.images[0].url)).metadata();
+    const meta = await sharp(await download(reply.images[0]!.url)).metadata();
     expect(meta).toMatchObject({ width: 1024, height: 1024 });
   });
 
   it("fetches an http(s) input image and refuses one that cannot be fetched", async () => {
     const source = await generate(sim, { model: "Kwai-Kolors/Kolors", prompt: "source", image_size: "720x1280", seed: 5 });
-    const { reply } = await generate(sim, { model: "Qwen/Qwen-Image-Edit", prompt: "p", image: source.reply.images[0].url });
-    expect(await sharp(await download(reply.images[0].url)).metadata()).toMatchObject({ width: 576, height: 1024 });
+    const { reply } = await generate(sim, { model: "Qwen/Qwen-Image-Edit", prompt: "p", image: source.reply.images[0]!.url });
+    expect(await sharp(await download(reply.images[0]!.url)).metadata()).toMatchObject({ width: 576, height: 1024 });
 
     const missing = await post(sim, { model: "Qwen/Qwen-Image-Edit", prompt: "p", image: `${sim.url}/nowhere.png` });
     expect(missing.status).toBe(400);
@@ -322,7 +322,7 @@ describe("edits", () => {
       image_size: "960x1280",
       image: dataUrl(input, "png"),
     });
-    expect(await sharp(await download(reply.images[0].url)).metadata()).toMatchObject({ width: 960, height: 1280 });
+    expect(await sharp(await download(reply.images[0]!.url)).metadata()).toMatchObject({ width: 960, height: 1280 });
   });
 });
 
@@ -333,11 +333,11 @@ describe("received", () => {
     await post(sim, { model: "Qwen/Qwen-Image", prompt: "refused" }, {});
     expect(sim.received).toHaveLength(before + 2);
     const [ok, refused] = sim.received.slice(before);
-    expect(ok.body).toEqual({ model: "Qwen/Qwen-Image", prompt: "first", seed: 1 });
-    expect(ok.headers.authorization).toBe(`Bearer ${key}`);
-    expect(ok.receivedAt).toBeLessThanOrEqual(refused.receivedAt);
-    expect(refused.body.prompt).toBe("refused");
-    expect(refused.headers.authorization).toBeUndefined();
+    expect(ok!.body).toEqual({ model: "Qwen/Qwen-Image", prompt: "first", seed: 1 });
+    expect(ok!.headers.authorization).toBe(`Bearer ${key}`);
+    expect(ok!.receivedAt).toBeLessThanOrEqual(refused!.receivedAt);
+    expect(refused!.body.prompt).toBe("refused");
+    expect(refused!.headers.authorization).toBeUndefined();
   });
 
   it("keeps at most maxReceived entries, newest last", async () => {
@@ -409,7 +409,7 @@ describe("faults", () => {
     expect(many.images).toHaveLength(5);
     expect(many.data).toHaveLength(5);
     expect(new Set(many.images.map((image) => image.url)).size).toBe(5);
-    const download = await fetch(many.images[4].url);
+    const download = await fetch(many.images[4]!.url);
     expect(download.status).toBe(200);
     expect(download.headers.get("content-type")).toBe("image/png");
 
@@ -419,7 +419,7 @@ describe("faults", () => {
 
     sim.addFault({ fault: { kind: "output-host", host: "images.test" }, times: 1 });
     const moved = (await (await post(sim, body)).json()) as { images: Array<{ url: string }> };
-    expect(moved.images[0].url).toMatch(/^http:\/\/images\.test:\d+\/files\/[0-9a-f]{32}\.png\?/);
+    expect(moved.images[0]!.url).toMatch(/^http:\/\/images\.test:\d+\/files\/[0-9a-f]{32}\.png\?/);
   });
 
   it("refuses an answer fault aimed at anything but generations", () => {
@@ -477,13 +477,13 @@ describe("faults", () => {
     const { reply } = await generate(sim, { ...body, seed: 11 });
     sim.addFault({ fault: { kind: "status", status: 500 }, target: "download", times: 1 });
     sim.addFault({ fault: { kind: "status", status: 503 }, target: "models", times: 1 });
-    expect((await fetch(reply.images[0].url)).status).toBe(500);
+    expect((await fetch(reply.images[0]!.url)).status).toBe(500);
     expect((await fetch(`${sim.url}/models`, { headers: bearer })).status).toBe(503);
-    await download(reply.images[0].url);
+    await download(reply.images[0]!.url);
     expect((await fetch(`${sim.url}/models`, { headers: bearer })).status).toBe(200);
 
     sim.addFault({ fault: { kind: "malformed" }, target: "download", times: 1 });
-    const broken = await fetch(reply.images[0].url);
+    const broken = await fetch(reply.images[0]!.url);
     expect(broken.status).toBe(200);
     await expect(sharp(Buffer.from(await broken.arrayBuffer())).metadata()).rejects.toThrow();
   });
@@ -519,8 +519,8 @@ describe("output URLs", () => {
       const response = await post(own, { model: "Kwai-Kolors/Kolors", prompt: "p", batch_size: 3 }, headers);
       const reply = (await response.json()) as GenerationReply;
       await post(own, { model: "nope", prompt: "p" }, headers);
-      await download(reply.images[0].url);
-      await download(reply.images[1].url);
+      await download(reply.images[0]!.url);
+      await download(reply.images[1]!.url);
       expect(own.stats()).toEqual({ generations: 1, downloads: 2 });
     } finally {
       await own.close();
@@ -529,9 +529,9 @@ describe("output URLs", () => {
 
   it("forgetImages makes stored URLs 404", async () => {
     const { reply } = await generate(sim, { model: "Qwen/Qwen-Image", prompt: "p", seed: 1 });
-    await download(reply.images[0].url);
+    await download(reply.images[0]!.url);
     sim.forgetImages();
-    const gone = await fetch(reply.images[0].url);
+    const gone = await fetch(reply.images[0]!.url);
     expect(gone.status).toBe(404);
     expect(await gone.text()).toContain("NoSuchKey");
   });
@@ -540,7 +540,7 @@ describe("output URLs", () => {
     const { reply } = await generate(sim, { model: "Qwen/Qwen-Image", prompt: "p", seed: 2 });
     const origin = new URL(sim.url).origin;
     expect((await fetch(`${origin}/files/${"0".repeat(32)}.png`)).status).toBe(404);
-    const tampered = reply.images[0].url.replace(/sig=[0-9a-f]/, (m) => (m.endsWith("0") ? "sig=1" : "sig=0"));
+    const tampered = reply.images[0]!.url.replace(/sig=[0-9a-f]/, (m) => (m.endsWith("0") ? "sig=1" : "sig=0"));
     const refused = await fetch(tampered);
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain("SignatureDoesNotMatch");
@@ -550,7 +550,7 @@ describe("output URLs", () => {
     const own = await startSimulator({ urlTtlMs: 1_500 });
     try {
       const response = await post(own, { model: "Qwen/Qwen-Image", prompt: "p" }, { authorization: "Bearer t" });
-      const url = ((await response.json()) as GenerationReply).images[0].url;
+      const url = ((await response.json()) as GenerationReply).images[0]!.url;
       const expires = Number(new URL(url).searchParams.get("expires"));
       expect(expires).toBeGreaterThan(Date.now());
       expect(expires).toBeLessThanOrEqual(Date.now() + 1_500);
@@ -583,7 +583,7 @@ describe("models and paths", () => {
     };
     expect(all.object).toBe("list");
     expect(all.data.map((m) => m.id).sort()).toEqual(builtinModels.map((m) => m.id).sort());
-    expect(all.data[0]).toEqual({ id: all.data[0].id, object: "model", created: 0, owned_by: "" });
+    expect(all.data[0]).toEqual({ id: all.data[0]!.id, object: "model", created: 0, owned_by: "" });
 
     const edits = (await (await fetch(`${sim.url}/models?type=image&sub_type=image-to-image`, { headers: bearer })).json()) as {
       data: { id: string }[];
@@ -605,7 +605,7 @@ describe("models and paths", () => {
     try {
       const response = await post(own, { model: "acme/tiny", prompt: "p" }, { authorization: "Bearer t" });
       const reply = (await response.json()) as GenerationReply;
-      expect(await sharp(await download(reply.images[0].url)).metadata()).toMatchObject({ width: 64, height: 32 });
+      expect(await sharp(await download(reply.images[0]!.url)).metadata()).toMatchObject({ width: 64, height: 32 });
       expect((await post(own, { model: "Qwen/Qwen-Image", prompt: "p" }, { authorization: "Bearer t" })).status).toBe(400);
     } finally {
       await own.close();

@@ -15,7 +15,7 @@ describe("guards", () => {
       const codes = results.map((r) => r.body.errors?.[0]?.extensions?.code ?? "OK").sort();
       expect(codes).toEqual(["OK", "OK", "RATE_LIMITED", "RATE_LIMITED"]);
       const limited = results.find((r) => r.body.errors)!.body.errors![0];
-      expect(limited.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+      expect(limited!.extensions?.retryAfterSeconds).toBeGreaterThan(0);
       expect(h.simulator.received).toHaveLength(2);
     } finally {
       await h.close();
@@ -27,8 +27,8 @@ describe("guards", () => {
     try {
       const results = await Promise.all([0, 1].map((i) => postJson(h.graphqlUrl, GENERATE, { input: { ...textToImage, seed: i } })));
       const refused = results.find((r) => r.body.errors)!;
-      expect(refused.body.errors![0].extensions?.code).toBe("RATE_LIMITED");
-      expect(refused.body.errors![0].message).toMatch(/waited 100 ms/);
+      expect(refused.body.errors![0]!.extensions?.code).toBe("RATE_LIMITED");
+      expect(refused.body.errors![0]!.message).toMatch(/waited 100 ms/);
     } finally {
       await h.close();
     }

@@ -74,7 +74,7 @@ describe("a request body that stalls", () => {
       postHead("trickle-body", body.length),
       (socket) => {
         timer = setInterval(() => {
-          if (socket.writable && sent < body.length) socket.write(body[sent++]);
+          if (socket.writable && sent < body.length) socket.write(body[sent++]!);
         }, 100);
       },
       10_000,

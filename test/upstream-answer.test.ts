@@ -23,7 +23,7 @@ function tableResolver(table: Record<string, string[]>, asked: string[] = []): R
     }
     const all: LookupAddress[] = addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
     if ((options as { all?: boolean }).all) return process.nextTick(callback, null, all);
-    process.nextTick(callback, null, all[0].address, all[0].family);
+    process.nextTick(callback, null, all[0]!.address, all[0]!.family);
   };
   // dns.lookup's overloads cannot be written as one function type; the policy calls it with (name, options, callback).
   return resolve as unknown as Resolver;

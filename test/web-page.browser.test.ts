@@ -200,7 +200,7 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
       expect(result.width).toBeGreaterThan(0);
     }
     const download = page.getByRole("link", { name: /Download/ }).first();
-    expect(await download.getAttribute("href")).toBe(results[0].src);
+    expect(await download.getAttribute("href")).toBe(results[0]!.src);
     expect(await download.getAttribute("download")).toMatch(/^Qwen-Image-Edit-2509-\d+-1\.png$/);
     expect(await page.locator("#results-summary").textContent()).toMatch(/Seed \d+/);
     expect(await page.locator("#generate-form").getAttribute("aria-busy")).toBe("false");
@@ -218,7 +218,7 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
       return thumb !== null && thumb.complete && thumb.naturalWidth > 0;
     });
     const stored = await page.evaluate(() => localStorage.getItem("siliconflow-gateway.calls.v1"));
-    expect(JSON.parse(stored ?? "[]")).toMatchObject([{ model: EDIT_MODEL, status: "success", thumbnails: [results[0].src] }]);
+    expect(JSON.parse(stored ?? "[]")).toMatchObject([{ model: EDIT_MODEL, status: "success", thumbnails: [results[0]!.src] }]);
 
     if (process.env.UPDATE_SCREENSHOT === "1") {
       await mkdir(path.dirname(SCREENSHOT), { recursive: true });

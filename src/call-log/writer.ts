@@ -216,8 +216,8 @@ export function openCallLog(options: CallLogWriterOptions): CallLogWriter {
   function drainBacklog(): void {
     while (backlog.length > 0) {
       const line = backlog[0];
-      const bytes = Buffer.byteLength(line);
-      if (!attempt(line, bytes)) return;
+      const bytes = Buffer.byteLength(line!);
+      if (!attempt(line!, bytes)) return;
       backlog.shift();
       backlogBytes -= bytes;
       writtenFromBacklog++;

@@ -26,7 +26,7 @@ export function resolveConfigFile({ argv = [], env = {}, cwd = process.cwd() }: 
   let file: string | undefined;
   if (flagIndex >= 0) {
     const arg = argv[flagIndex];
-    file = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[flagIndex + 1];
+    file = arg!.includes("=") ? arg!.slice(arg!.indexOf("=") + 1) : argv[flagIndex + 1];
     if (!file) throw new ConfigError("--config needs a file path");
   } else if (env.GATEWAY_CONFIG) {
     file = env.GATEWAY_CONFIG;
@@ -66,7 +66,7 @@ function setPath(target: Record<string, unknown>, keys: readonly string[], value
     if (typeof next !== "object" || next === null || Array.isArray(next)) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
-  node[keys[keys.length - 1]] = value;
+  node[keys[keys.length - 1]!] = value;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -217,13 +217,13 @@ export class GenerationService {
     const images = result.images.map((image, index) => ({ ...image, index, url: `${base}/images/${image.fileName}` }));
     trace.outputs = images.map((image, index) => ({
       index,
-      base64Preview: result.outputs[index].base64Preview,
+      base64Preview: result.outputs[index]!.base64Preview,
       width: image.width,
       height: image.height,
       mimeType: image.mimeType,
       bytes: image.bytes,
       url: image.url,
-      upstreamUrl: result.outputs[index].upstreamUrl,
+      upstreamUrl: result.outputs[index]!.upstreamUrl,
     }));
     const inference = result.timings.inference;
     return { images, seed: result.seed, inferenceSeconds: typeof inference === "number" ? inference : null, cacheHit };

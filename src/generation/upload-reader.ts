@@ -62,7 +62,7 @@ async function readStream(file: IncomingFile, maxBytes: number): Promise<ReadOut
     return { ok: false, fault: (field) => uploadFault(field, error, maxBytes) };
   }
   if ((stream as Readable & { truncated?: boolean }).truncated) return { ok: false, fault: (field) => tooLarge(field, maxBytes) };
-  return { ok: true, bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total) };
+  return { ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total) };
 }
 
 /** An upload's bytes, read once per file however many paths name it; refused past `maxBytes`. */

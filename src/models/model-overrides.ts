@@ -50,8 +50,8 @@ export function parseModelEntry(entry: unknown): ModelCapabilitiesOverride {
   const rawId = (entry as { id?: unknown } | null | undefined)?.id;
   const label = typeof rawId === "string" && rawId.trim() !== "" ? `model "${rawId.trim()}"` : "model entry";
   const issue = parsed.error.issues[0];
-  const key = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : formatPath(issue.path) || "(entry)";
-  const message = issue.code === "unrecognized_keys" ? "unknown key" : issue.message;
+  const key = issue!.code === "unrecognized_keys" ? issue.keys.join(", ") : formatPath(issue!.path) || "(entry)";
+  const message = issue!.code === "unrecognized_keys" ? "unknown key" : issue!.message;
   throw new Error(`${label}: ${key}: ${message}`);
 }
 

@@ -96,9 +96,9 @@ export class FaultBook {
     const index = this.rules.findIndex((rule) => rule.target === target);
     if (index < 0) return undefined;
     const rule = this.rules[index];
-    rule.remaining -= 1;
-    if (rule.remaining <= 0) this.rules.splice(index, 1);
-    return rule.fault;
+    rule!.remaining -= 1;
+    if (rule!.remaining <= 0) this.rules.splice(index, 1);
+    return rule!.fault;
   }
 
   describe(): { target: FaultTarget; fault: Fault; remaining: number | null }[] {

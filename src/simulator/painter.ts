@@ -35,7 +35,7 @@ class Dice {
       this.pool = createHash("sha256").update(`${this.block++}\0${this.key}`).digest();
       this.offset = 0;
     }
-    return this.pool[this.offset++];
+    return this.pool[this.offset++]!;
   }
 
   /** Uniform-ish in [0, 1). */
@@ -144,7 +144,7 @@ export async function paintEdit(
 ): Promise<Buffer> {
   const dice = diceFor(seed, prompt, index);
   const [first, ...others] = inputs;
-  const base = await decode(first, (image) =>
+  const base = await decode(first!, (image) =>
     image
       .rotate()
       .resize(

@@ -253,7 +253,7 @@ class Simulator {
       case undefined:
         return pngs.map((png) => `${this.origin}${this.store.put(png)}`);
       case "extra-outputs":
-        return Array.from({ length: fault.count }, (_, i) => `${this.origin}${this.store.put(pngs[i % pngs.length])}`);
+        return Array.from({ length: fault.count }, (_, i) => `${this.origin}${this.store.put(pngs[i % pngs.length]!)}`);
       case "output-urls":
         return fault.urls;
       case "output-host": {
@@ -299,7 +299,7 @@ class Simulator {
   private async download(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     if (await this.applyFault("download", req, res, {})) return;
     const match = /^\/files\/([^/]+)\.png$/.exec(path);
-    const lookup = match ? this.store.get(match[1], query.get("expires"), query.get("sig")) : undefined;
+    const lookup = match ? this.store.get(match[1]!, query.get("expires"), query.get("sig")) : undefined;
     switch (lookup?.kind) {
       case "found":
         this.counts.downloads += 1;
@@ -308,7 +308,7 @@ class Simulator {
         return sendReply(res, objectStoreError(403, "AccessDenied", "Request has expired"));
       case "bad-signature":
         // A forged link to an existing object is refused; one to nothing is simply not found.
-        if (match && this.store.has(match[1])) {
+        if (match && this.store.has(match[1]!)) {
           return sendReply(
             res,
             objectStoreError(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."),
@@ -405,7 +405,7 @@ class Simulator {
     const match = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) return false;
     const expected = this.options.apiKey;
-    return expected === undefined || sameSecret(match[1], expected);
+    return expected === undefined || sameSecret(match[1]!, expected);
   }
 
   private record(req: IncomingMessage, body: Record<string, unknown>): void {

@@ -134,7 +134,7 @@ export class ImageStore {
     try {
       const info = await stat(file);
       if (!info.isFile()) return null;
-      return { path: file, bytes: info.size, mimeType: mimeByExtension[match[2]], etag: `"${match[1]}"` };
+      return { path: file, bytes: info.size, mimeType: mimeByExtension[match[2]!]!, etag: `"${match[1]}"` };
     } catch {
       return null;
     }

@@ -44,7 +44,7 @@ export async function spawnGateway(main: string, env: Record<string, string>, ti
       const match = /gateway listening on (http:\/\/[^\s"]+)\/graphql/.exec(line);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(match[1]!);
       }
     };
     for (const stream of [child.stdout, child.stderr]) {

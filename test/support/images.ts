@@ -19,5 +19,5 @@ export function solidJpeg(width: number, height: number, color: string, orientat
 export function dataUrlBytes(dataUrl: unknown): { mime: string; bytes: Buffer } {
   const match = /^data:([^;]+);base64,(.*)$/s.exec(String(dataUrl));
   if (!match) throw new Error(`not a data URL: ${String(dataUrl).slice(0, 40)}`);
-  return { mime: match[1], bytes: Buffer.from(match[2], "base64") };
+  return { mime: match[1]!, bytes: Buffer.from(match[2]!, "base64") };
 }

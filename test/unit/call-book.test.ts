@@ -24,7 +24,7 @@ describe("the call book ends every call exactly once", () => {
   it("anything else is the gateway's fault, without its message", async () => {
     const calls = book();
     await expect(calls.run("g", undefined, () => Promise.reject(new Error("/srv/secret/path exploded")))).rejects.toThrow();
-    expect(calls.traces[0].error).toMatchObject({ code: "INTERNAL_SERVER_ERROR", message: "the gateway failed unexpectedly" });
+    expect(calls.traces[0]!.error).toMatchObject({ code: "INTERNAL_SERVER_ERROR", message: "the gateway failed unexpectedly" });
   });
 
   it("a caller's own key is masked in its record instead of the gateway's", async () => {
@@ -43,10 +43,10 @@ describe("the call book ends every call exactly once", () => {
     let release!: () => void;
     const running = calls.run("g", undefined, () => new Promise<void>((resolve) => (release = resolve)));
     const trace = calls.traces[0];
-    expect(finishCall(trace, { code: "SHUTDOWN_INTERRUPTED", message: "cut" })).toBe(true);
+    expect(finishCall(trace!, { code: "SHUTDOWN_INTERRUPTED", message: "cut" })).toBe(true);
     release();
     await running;
     expect(trace).toMatchObject({ status: "failed", error: { code: "SHUTDOWN_INTERRUPTED" } });
-    expect(finishCall(trace)).toBe(false);
+    expect(finishCall(trace!)).toBe(false);
   });
 });

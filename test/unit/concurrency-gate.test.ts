@@ -33,19 +33,19 @@ describe("ConcurrencyGate", () => {
     expect(gate.inFlight).toBe(2);
     expect(gate.waiting).toBe(2);
 
-    works[1].finish("b");
+    works[1]!.finish("b");
     await expect(results[1]).resolves.toBe("b");
     await vi.waitFor(() => expect(started).toEqual([0, 1, 2]));
     // The slot passed to the waiter: still two running, one waiting.
     expect(gate.inFlight).toBe(2);
     expect(gate.waiting).toBe(1);
 
-    works[0].fail(new Error("upstream said no"));
+    works[0]!.fail(new Error("upstream said no"));
     await expect(results[0]).rejects.toThrow("upstream said no");
     await vi.waitFor(() => expect(started).toEqual([0, 1, 2, 3]));
 
-    works[2].finish("c");
-    works[3].finish("d");
+    works[2]!.finish("c");
+    works[3]!.finish("d");
     await expect(Promise.all([results[2], results[3]])).resolves.toEqual(["c", "d"]);
     expect(gate.inFlight).toBe(0);
     expect(gate.waiting).toBe(0);

@@ -25,8 +25,8 @@ async function upstream(script: Scripted[]): Promise<Upstream> {
       const step = script[Math.min(state.received, script.length - 1)];
       state.received += 1;
       if (step === "hang") return;
-      response.writeHead(step.status, { "content-type": "application/json", ...step.headers });
-      response.end(step.body ?? "");
+      response.writeHead(step!.status, { "content-type": "application/json", ...step!.headers });
+      response.end(step!.body ?? "");
     });
   });
   servers.push(server);
