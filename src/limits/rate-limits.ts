@@ -54,6 +54,9 @@ export class RateLimits {
     try {
       await budget.consume("images", images);
     } catch (result) {
+      // The counter took the refused batch's images too: give them back, or one batch too large for what is
+      // left would lock the model out for the rest of the minute, single images included.
+      if (result instanceof RateLimiterRes) await budget.reward("images", images).catch(() => undefined);
       throw refusal(result, `The images-per-minute budget of ${model} (${this.options.imagesPerMinute[model]}) is spent`);
     }
   }
