@@ -1,8 +1,12 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
+import type * as models from "../models/model-capabilities.js";
 import { GuidanceParameter, ModelKind, ModelSource } from "./enums.js";
 
+// The GraphQL views implement the domain's own shapes: one definition of each, which the compiler holds
+// these classes to.
+
 @ObjectType({ description: "An inclusive range with the default SiliconFlow applies when the value is not given." })
-export class NumberRange {
+export class NumberRange implements models.NumberRange {
   @Field(() => Float)
   min!: number;
 
@@ -10,11 +14,11 @@ export class NumberRange {
   max!: number;
 
   @Field(() => Float, { nullable: true })
-  default?: number | null;
+  default!: number | null;
 }
 
 @ObjectType({ description: "An image model and what it accepts: the gateway refuses, before any billed call, what it does not." })
-export class ImageModel {
+export class ImageModel implements models.ModelCapabilities {
   @Field(() => ID)
   id!: string;
 
@@ -34,7 +38,7 @@ export class ImageModel {
   imageSizes!: string[];
 
   @Field(() => String, { nullable: true })
-  defaultImageSize?: string | null;
+  defaultImageSize!: string | null;
 
   @Field(() => Int)
   maxBatchSize!: number;
@@ -43,7 +47,7 @@ export class ImageModel {
   guidance!: GuidanceParameter;
 
   @Field(() => NumberRange, { nullable: true, description: "Range of the guidance parameter; null when `guidance` is NONE." })
-  guidanceRange?: NumberRange | null;
+  guidanceRange!: NumberRange | null;
 
   @Field(() => NumberRange, { description: "Range of `numInferenceSteps`." })
   steps!: NumberRange;
