@@ -55,8 +55,8 @@ export interface CallFailure {
 }
 
 /**
- * Ends a call: success without a failure, failed with one. The only place a call's status is set, and
- * only once: a call already ended (cut at shutdown, say) keeps the end its line was written with.
+ * Ends a call: success without a failure, failed with one. With `cutCall`, the only place a call's status
+ * is set, and only once: a call already ended (cut at shutdown, say) keeps the end its line was written with.
  * Returns whether this ended it.
  */
 export function finishCall(trace: CallTrace, failure?: CallFailure): boolean {
@@ -64,6 +64,16 @@ export function finishCall(trace: CallTrace, failure?: CallFailure): boolean {
   trace.status = failure ? "failed" : "success";
   trace.error = failure ? { code: failure.code, message: failure.message, cause: failure.cause } : null;
   return true;
+}
+
+/**
+ * Ends a call whose response will never be sent (the shutdown cuts its connection), whatever it reached:
+ * a call that had finished but whose request still had others running is cut as well, since its client
+ * never learns its result. Its line is written next, once; an outcome arriving later changes nothing.
+ */
+export function cutCall(trace: CallTrace, failure: CallFailure): void {
+  trace.status = "failed";
+  trace.error = { code: failure.code, message: failure.message, cause: failure.cause };
 }
 
 export function newCallTrace(init: Pick<CallTrace, "callId" | "startedAt" | "apiKeyMasked" | "provider">): CallTrace {

@@ -1,4 +1,4 @@
-import { finishCall, type CallTrace } from "./call-trace.js";
+import { cutCall, finishCall, type CallTrace } from "./call-trace.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { toCallLogRecord, type ClientTextPolicy } from "./format.js";
 import type { CallLogWriter } from "./writer.js";
@@ -97,7 +97,7 @@ export class CallRecorder implements CallSink {
     const running = [...this.running];
     this.running.clear();
     for (const [trace, meta] of running) {
-      finishCall(trace, { code, message: message(trace) });
+      cutCall(trace, { code, message: message(trace) });
       this.write(trace, meta, this.monotonicMs() - meta.receivedAtMono);
     }
     this.notifyIfIdle();
