@@ -106,6 +106,11 @@ export class GatewayError extends Error {
   }
 }
 
+/** A thrown value as the error a client sees: a GatewayError as it is, anything else the gateway's own fault. */
+export function asGatewayError(error: unknown): GatewayError {
+  return error instanceof GatewayError ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the gateway failed unexpectedly", { cause: error });
+}
+
 export function badInput(field: string, message: string): GatewayError {
   return new GatewayError(ErrorCode.BAD_USER_INPUT, message, { field });
 }

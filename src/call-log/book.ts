@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { GatewayError } from "../errors.js";
+import { asGatewayError } from "../errors.js";
 import { maskApiKey } from "../observability/mask.js";
 import { finishCall, newCallTrace, type CallFailure, type CallTrace, type Provider } from "./call-trace.js";
 
@@ -52,7 +52,7 @@ export class CallBook {
 }
 
 /** What a thrown error says of the call: a GatewayError's own code, anything else the gateway's fault. */
-function failureOf(error: unknown): CallFailure {
-  if (error instanceof GatewayError) return { code: error.code, message: error.message, cause: error.cause };
-  return { code: "INTERNAL_SERVER_ERROR", message: "the gateway failed unexpectedly", cause: error };
+function failureOf(thrown: unknown): CallFailure {
+  const error = asGatewayError(thrown);
+  return { code: error.code, message: error.message, cause: error.cause };
 }

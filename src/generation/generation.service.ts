@@ -1,5 +1,5 @@
 import type { CallTrace, Phase } from "../call-log/call-trace.js";
-import { ErrorCode, GatewayError, badInput } from "../errors.js";
+import { asGatewayError, ErrorCode, GatewayError, badInput } from "../errors.js";
 import { upstreamParameters, validateGeneration, type GenerationParams } from "../models/generation-rules.js";
 import { base64Preview, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
 import type { ImageStore, StoredImage, StreamedImage } from "../storage/image-store.js";
@@ -103,7 +103,7 @@ export class GenerationService {
     try {
       return await this.run(request, trace);
     } catch (error) {
-      throw error instanceof GatewayError ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the gateway failed unexpectedly", { cause: error });
+      throw asGatewayError(error);
     } finally {
       finished?.();
     }
