@@ -30,8 +30,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     http = await buildHttpServer(services);
     address = await http.fastify.listen({ host: config.host, port: config.port });
   } catch (error) {
-    await http?.fastify.close();
-    await services.close();
+    try {
+      await http?.fastify.close();
+      await http?.apollo.stop();
+    } finally {
+      await services.close();
+    }
     throw error;
   }
   services.lifecycle.ready();
@@ -41,6 +45,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const server = http;
   let closing: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    services.stopBackground();
     try {
       await drain({ ...server, recorder: services.recorder, lifecycle: services.lifecycle, timeoutMs: config.shutdownTimeoutMs, logger: services.logger });
     } finally {

@@ -32,6 +32,9 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Where output URLs may point, instead of what the upstream's address implies (tests: a "public" upstream, names resolved without DNS). */
   outputAddresses?: OutputAddressPolicy;
+  /** The clocks: epoch ms for timestamps, monotonic ms for durations. */
+  now?: () => number;
+  monotonicMs?: () => number;
 }
 
 /** What the HTTP server is built from: everything below it, built from the configuration. */
@@ -55,6 +58,8 @@ export interface GatewayServices {
   startedAt: number;
   now: () => number;
   monotonicMs: () => number;
+  /** Stops the work that runs by itself (the model-list refresh, the file watcher), first thing at shutdown. */
+  stopBackground(): void;
   /** Stops what was started, in the reverse order: the call log, opened first, closes last. */
   close(): Promise<void>;
 }
@@ -76,15 +81,18 @@ function simulatedModel(model: ImageModelInfo): SimulatedModel {
  * Builds every service from the configuration, top to bottom; with no API key the simulator starts on
  * loopback and the log says so. Whatever is started is stopped by `close`, or at once if a later step fails.
  */
-export async function buildServices(config: GatewayConfig, { logger, configFile, env = {}, outputAddresses }: ServiceOptions): Promise<GatewayServices> {
+export async function buildServices(config: GatewayConfig, options: ServiceOptions): Promise<GatewayServices> {
+  const { logger, configFile, env = {}, outputAddresses, now = Date.now, monotonicMs = () => performance.now() } = options;
   const stops: Array<() => unknown> = [];
+  const background: Array<() => void> = [];
+  const stopBackground = (): void => {
+    for (const stop of background.splice(0)) stop();
+  };
   const close = async (): Promise<void> => {
+    stopBackground();
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    const now = Date.now;
-    const monotonicMs = () => performance.now();
-    const startedAt = now();
     const lifecycle = new Lifecycle();
 
     const warning = secureLogDir(config.logDir);
@@ -103,10 +111,10 @@ export async function buildServices(config: GatewayConfig, { logger, configFile,
     void health.check();
     if (config.siliconflow.modelsRefreshMs > 0) {
       const refresh = setInterval(() => void health.check(), config.siliconflow.modelsRefreshMs).unref();
-      stops.push(() => clearInterval(refresh));
+      background.push(() => clearInterval(refresh));
     }
     if (configFile) {
-      stops.push(
+      background.push(
         watchConfigFile(configFile, () => {
           try {
             const next = parseConfig(readConfigFile(configFile), env);
@@ -124,6 +132,8 @@ export async function buildServices(config: GatewayConfig, { logger, configFile,
     const shared = config.rateLimit.redisUrl ? await connectRateLimitStore(config.rateLimit.redisUrl, logger) : undefined;
     if (shared) stops.push(shared.disconnect);
 
+    // The gateway's start, for its uptime and for which temporary files are an earlier run's.
+    const startedAt = now();
     const store = new ImageStore(config.dataDir);
     const removed = await store.init(startedAt);
     if (removed > 0) logger.warn({ dir: store.dir, removed }, `removed ${removed} temporary files left in ${store.dir} by an earlier run that stopped mid-write`);
@@ -151,6 +161,7 @@ export async function buildServices(config: GatewayConfig, { logger, configFile,
       startedAt,
       now,
       monotonicMs,
+      stopBackground,
       close,
     };
   } catch (error) {
@@ -249,7 +260,7 @@ interface GenerationParts {
   store: ImageStore;
   metrics: GatewayMetrics;
   monotonicMs: () => number;
-  /** The shared counter store, when there is one. */
+  /** The shared counter store, when there is one: an ioredis client, typed unknown because ioredis is loaded only when configured. */
   redis: unknown;
 }
 

@@ -54,7 +54,7 @@ function outputEntry(image: ImageTrace): OutputImageEntry {
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
-/** A call as the log's contract spells it (README, "The call log"), plus the extras. */
+/** A call as the log's contract spells it (docs/call-log.md), plus the extras. */
 export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta, policy: ClientTextPolicy): CallLogRecord {
   const p = trace.params;
   const text = (value: string | null | undefined, max: number): string | null => clientText(value, max, policy);

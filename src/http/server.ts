@@ -40,7 +40,8 @@ export interface HttpServer {
 /**
  * The HTTP face of the services: Fastify with its guards, Apollo with its plugins, the routes and the probes.
  * Hooks run in the order registered, so the cheap refusals (connections, stalled bodies, spent refusal
- * budgets) come before the multipart parser, and every refusal writes its call's line.
+ * budgets) come before the multipart parser, and every refused request writes its call's line (a connection
+ * closed by the per-address cap carries no request yet, and writes none).
  */
 export async function buildHttpServer(services: GatewayServices): Promise<HttpServer> {
   const { config, logger, recorder, lifecycle, now, monotonicMs } = services;
@@ -108,30 +109,35 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
     ],
   });
   await apollo.start();
-
-  const contexts = new RequestContexts({ config, provider: services.provider, apiKey: services.apiKey, recorder: calls, now, monotonicMs });
-  const logRefusal = contexts.logRefusal.bind(contexts);
-  contexts.track(fastify);
-  registerBodyTimeouts(fastify, { idleMs: config.limits.bodyIdleTimeoutMs, totalMs: config.limits.bodyTimeoutMs, path: GRAPHQL_PATH, onRefused: logRefusal });
-  registerRefusalGuard(fastify, { path: GRAPHQL_PATH, refusals: services.refusals, clientKeyOf: (request) => contexts.clientKeyOf(request), onRefused: logRefusal });
-  registerMultipart(fastify, GRAPHQL_PATH, {
-    maxFileBytes: config.uploads.maxBytes,
-    maxFiles: config.uploads.maxFiles,
-    maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
-    onRefused: logRefusal,
-  });
-  registerGetMutationRefusal(fastify, GRAPHQL_PATH, { onRefused: logRefusal });
-  registerImageRoute(fastify, services.store, logger);
-  registerWebApp(fastify, { root: WEB_DIST_DIR });
-  await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });
-  registerProbes(fastify, {
-    version: services.version,
-    startedAt: services.startedAt,
-    now,
-    lifecycle,
-    callLog: services.callLog,
-    metrics: config.metrics ? services.metrics : undefined,
-  });
-  await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });
+  try {
+    const contexts = new RequestContexts({ config, provider: services.provider, apiKey: services.apiKey, recorder: calls, now, monotonicMs });
+    const logRefusal = contexts.logRefusal.bind(contexts);
+    contexts.track(fastify);
+    registerBodyTimeouts(fastify, { idleMs: config.limits.bodyIdleTimeoutMs, totalMs: config.limits.bodyTimeoutMs, path: GRAPHQL_PATH, onRefused: logRefusal });
+    registerRefusalGuard(fastify, { path: GRAPHQL_PATH, refusals: services.refusals, clientKeyOf: (request) => contexts.clientKeyOf(request), onRefused: logRefusal });
+    registerMultipart(fastify, GRAPHQL_PATH, {
+      maxFileBytes: config.uploads.maxBytes,
+      maxFiles: config.uploads.maxFiles,
+      maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
+      onRefused: logRefusal,
+    });
+    registerGetMutationRefusal(fastify, GRAPHQL_PATH, { onRefused: logRefusal });
+    registerImageRoute(fastify, services.store, logger);
+    registerWebApp(fastify, { root: WEB_DIST_DIR });
+    await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });
+    registerProbes(fastify, {
+      version: services.version,
+      startedAt: services.startedAt,
+      now,
+      lifecycle,
+      callLog: services.callLog,
+      metrics: config.metrics ? services.metrics : undefined,
+    });
+    await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });
+  } catch (error) {
+    // Started, so stopped: a server that failed to build leaves nothing running.
+    await apollo.stop();
+    throw error;
+  }
   return { fastify, apollo };
 }

@@ -20,6 +20,7 @@ describe("the layering is enforced by lint", () => {
     ["src/storage/example.ts", "../call-log/call-log.plugin.js"],
     ["src/limits/example.ts", "../call-log/recorder.js"],
     ["src/generation/example.ts", "../resolvers/generation.resolver.js"],
+    ["src/storage/example.ts", "../services.js"],
     ["src/upstream/example.ts", "../call-log/call-trace.js"],
     ["src/upstream/example.ts", "../models/generation-rules.js"],
     ["src/upstream/example.ts", "../http/multipart.js"],
