@@ -75,7 +75,7 @@ describe("what a call-log line carries of a client's strings", () => {
   });
 
   it("secrets typed into a prompt are masked in the line as the key is", async () => {
-    const prompt = `use sk-abcdefghijklmnopqrstuvwxyz123456 and Bearer abc.def and ${TOKEN} please`;
+    const prompt = `use sk-FAKE-abcdefghijklmnopqrstuvwxyz-3456 and Bearer abc.def and ${TOKEN} please`;
     const { body } = await postJson(
       h.graphqlUrl,
       GENERATE,
@@ -84,7 +84,7 @@ describe("what a call-log line carries of a client's strings", () => {
     );
     expect(body.errors).toBeUndefined();
     const { line } = await lineFor(h, "secrets");
-    expect(line.prompt).toBe("use sk-a****3456 and Bearer **** and team****0001 please");
+    expect(line.prompt).toBe("use sk-F****3456 and Bearer **** and team****0001 please");
     expect(line.negative_prompt).toBe("Bearer ****");
     const raw = JSON.stringify(line);
     expect(raw).not.toContain("abcdefghijklmnopqrstuvwxyz");
@@ -104,8 +104,8 @@ describe("what the application log carries of a client's strings", () => {
   });
 
   it("a 5 KB URL with keys in it is logged masked and cut to 2000 characters with the original length", async () => {
-    const query = `{ health { status } } # sk-zyxwvutsrqponmlkjihgfedcba654321 ${"ab ".repeat(1_100)}`;
-    const url = `${h.graphqlUrl}?key=sk-abcdefghijklmnopqrstuvwxyz123456&query=${encodeURIComponent(query)}`;
+    const query = `{ health { status } } # sk-FAKE-zyxwvutsrqponmlkjihgfedcba-4321 ${"ab ".repeat(1_100)}`;
+    const url = `${h.graphqlUrl}?key=sk-FAKE-abcdefghijklmnopqrstuvwxyz-3456&query=${encodeURIComponent(query)}`;
     const response = await fetch(url, { headers: { "x-request-id": "long-url" } });
     await response.arrayBuffer();
     const line = appLog.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.reqId === "long-url" && l.msg === "request completed");
@@ -113,8 +113,8 @@ describe("what the application log carries of a client's strings", () => {
     const logged = line!.url as string;
     expect(logged).toMatch(/…\[truncated, \d{4,} chars\]$/);
     expect(logged.length).toBeLessThan(2_100);
-    expect(logged).toContain("key=sk-a****3456&");
+    expect(logged).toContain("key=sk-F****3456&");
     // URL-encoded, the second key follows `%20`.
-    expect(logged).toContain("%20sk-z****4321%20");
+    expect(logged).toContain("%20sk-F****4321%20");
   });
 });
