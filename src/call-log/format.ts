@@ -28,28 +28,17 @@ function clientText(value: string | null | undefined, max: number, policy: Clien
   return value == null ? null : truncateScrubbed(value, redactSecrets(value, policy.secrets), max);
 }
 
+/** What inputs and outputs both record, in the contract's order. */
+function imageEntry(image: ImageTrace): Omit<InputImageEntry, "source_format" | "converted"> {
+  return { index: image.index, base64_preview: image.base64Preview, size: [image.width, image.height], mime_type: image.mimeType, bytes: image.bytes };
+}
+
 function inputEntry(image: ImageTrace): InputImageEntry {
-  return {
-    index: image.index,
-    base64_preview: image.base64Preview,
-    size: [image.width, image.height],
-    mime_type: image.mimeType,
-    bytes: image.bytes,
-    source_format: image.sourceFormat,
-    converted: image.transformed,
-  };
+  return { ...imageEntry(image), source_format: image.sourceFormat, converted: image.transformed };
 }
 
 function outputEntry(image: ImageTrace): OutputImageEntry {
-  return {
-    index: image.index,
-    base64_preview: image.base64Preview,
-    size: [image.width, image.height],
-    mime_type: image.mimeType,
-    bytes: image.bytes,
-    url: image.url ?? "",
-    upstream_url: image.upstreamUrl ?? null,
-  };
+  return { ...imageEntry(image), url: image.url ?? "", upstream_url: image.upstreamUrl ?? null };
 }
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
