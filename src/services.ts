@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { CallRecorder } from "./call-log/recorder.js";
 import type { Provider } from "./call-log/call-trace.js";
@@ -232,7 +233,8 @@ function recorderFor(
 ): CallRecorder {
   return new CallRecorder(
     callLog,
-    GATEWAY_VERSION,
+    // Named here, not in the formatter: a test or a deployment decides which replica this is.
+    { gatewayVersion: GATEWAY_VERSION, replica: config.replica ?? hostname() },
     monotonicMs,
     {
       onWriteError: (error) => logger.error({ err: error }, "call log write failed"),

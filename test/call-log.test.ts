@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallLogRecord } from "../src/call-log/record.js";
@@ -42,6 +42,24 @@ function expectContractShape(line: CallLogRecord): void {
 }
 
 const preview = (bytes: Buffer) => bytes.toString("base64").slice(0, 100);
+
+describe("the replica that wrote a line", () => {
+  it("is REPLICA_ID when set, on successes and refusals alike", async () => {
+    const h = await startHarness({ env: { REPLICA_ID: "replica-b" } });
+    try {
+      const { body } = await postJson<Payload>(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse" } });
+      const refused = await postJson(h.graphqlUrl, GENERATE, { input: { model: "no/such-model", prompt: "x" } });
+      expect(refused.body.errors?.[0]?.extensions?.code).toBeDefined();
+      const lines = await h.logLines();
+      expect(lines).toHaveLength(2);
+      expect(lines.find((l) => l.call_id === body.data!.generateImages.callId)).toMatchObject({ status: "success", replica: "replica-b" });
+      expect(lines.find((l) => l.status === "failed")).toMatchObject({ replica: "replica-b" });
+      for (const line of lines) expectDocumented(line);
+    } finally {
+      await h.close();
+    }
+  });
+});
 
 describe("call log lines through the real server", () => {
   let h: Harness;
@@ -91,6 +109,8 @@ describe("call log lines through the real server", () => {
       client_ip: "203.0.113.9",
       provider: "siliconflow",
       cache_hit: false,
+      // No REPLICA_ID: the machine's name.
+      replica: hostname(),
     });
     expect(headers.get("x-request-id")).toBe("req-abc.123");
     expect(line.trace_id).toMatch(/[0-9a-f-]{36}/);

@@ -10,6 +10,8 @@ export interface CallLogMeta {
   operationName: string | null;
   clientIp: string | null;
   gatewayVersion: string;
+  /** Which replica wrote the line (REPLICA_ID, else the hostname). */
+  replica: string;
 }
 
 /**
@@ -88,5 +90,6 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta, policy: Cli
     provider: trace.provider.toLowerCase(),
     gateway_version: meta.gatewayVersion,
     cache_hit: trace.cacheHit,
+    replica: meta.replica,
   };
 }

@@ -103,6 +103,8 @@ export interface CallLogRecord {
   provider?: string;
   gateway_version?: string;
   cache_hit?: boolean;
+  /** The replica that wrote the line (REPLICA_ID, else the hostname). */
+  replica?: string;
 }
 
 /**

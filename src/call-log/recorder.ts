@@ -44,7 +44,8 @@ export class CallRecorder implements CallSink {
 
   constructor(
     private readonly writer: Pick<CallLogWriter, "write">,
-    private readonly gatewayVersion: string,
+    /** Who writes the lines: the gateway's version and this replica's name. */
+    private readonly writtenBy: { gatewayVersion: string; replica: string },
     private readonly monotonicMs: () => number,
     private readonly events: CallRecorderEvents,
     private readonly clientText: ClientTextPolicy,
@@ -107,7 +108,7 @@ export class CallRecorder implements CallSink {
   private write(trace: CallTrace, meta: RequestMeta, totalMs: number): void {
     this.written.add(trace);
     this.metrics?.observeCall(trace, totalMs);
-    const record = toCallLogRecord(trace, { ...meta, totalMs, gatewayVersion: this.gatewayVersion }, this.clientText);
+    const record = toCallLogRecord(trace, { ...meta, totalMs, ...this.writtenBy }, this.clientText);
     try {
       this.writer.write(record);
     } catch (error) {

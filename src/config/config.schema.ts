@@ -44,6 +44,8 @@ export const configSchema = z
     corsOrigins: stringList.default([]),
     /** Whose X-Forwarded-For to believe for the client address: true, false, or addresses/CIDRs, comma-separated. */
     trustProxy: z.union([flag, z.string().min(1)]).default(false),
+    /** This replica's name in every call-log line (`replica`), so several replicas' logs merge into one history; the hostname when unset. */
+    replica: optionalString,
     siliconflow: z
       .object({
         apiKey: optionalString,
@@ -176,6 +178,7 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["GATEWAY_PRODUCTION", ["production"]],
   ["GATEWAY_PLAYGROUND", ["playground"]],
   ["TRUST_PROXY", ["trustProxy"]],
+  ["REPLICA_ID", ["replica"]],
   ["GATEWAY_INTROSPECTION", ["introspection"]],
   ["RESULT_CACHE", ["cache", "enabled"]],
   ["RESULT_CACHE_MAX_ENTRIES", ["cache", "maxEntries"]],

@@ -4,7 +4,7 @@ import type { CallLogRecord } from "../../src/call-log/record.js";
 import { CallRecorder, type RequestMeta } from "../../src/call-log/recorder.js";
 
 function recorder(lines: CallLogRecord[]): CallRecorder {
-  return new CallRecorder({ write: (record) => void lines.push(record) }, "test", () => 0, { onWriteError: () => undefined }, { maxPromptChars: 4000, secrets: [] });
+  return new CallRecorder({ write: (record) => void lines.push(record) }, { gatewayVersion: "test", replica: "unit" }, () => 0, { onWriteError: () => undefined }, { maxPromptChars: 4000, secrets: [] });
 }
 
 const meta: RequestMeta = { receivedAtMono: 0, requestId: "r1", operationName: null, clientIp: "127.0.0.1", clientKey: "ip:127.0.0.1" };
