@@ -12,14 +12,15 @@ import { ErrorCode, GatewayError } from "./errors.js";
 import { GenerationService } from "./generation/generation.service.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ConcurrencyGate } from "./limits/concurrency-gate.js";
-import { connectRateLimitStore } from "./limits/rate-limit-store.js";
+import { connectSharedRedis, type SharedRedis, type SharedStateHealth } from "./limits/shared-redis.js";
 import { RateLimits } from "./limits/rate-limits.js";
 import { RefusalLimits } from "./limits/refusal-limits.js";
 import { ModelRegistry, type ImageModelInfo } from "./models/model-registry.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { startSimulator, type RunningSimulator, type SimulatedModel } from "./simulator/simulator.js";
 import { ImageStore } from "./storage/image-store.js";
-import { ResultCache } from "./storage/result-cache.js";
+import { RedisResultCache } from "./storage/redis-result-cache.js";
+import { MemoryResultCache, type ResultCache } from "./storage/result-cache.js";
 import { HealthService } from "./upstream/health.service.js";
 import type { OutputAddressPolicy } from "./upstream/output-address.js";
 import { SiliconFlowClient } from "./upstream/siliconflow-client.js";
@@ -49,6 +50,8 @@ export interface GatewayServices {
   simulator: RunningSimulator | undefined;
   registry: ModelRegistry;
   health: HealthService;
+  /** Whether the shared state (Redis) can be reached; undefined when none is configured. */
+  sharedState: (() => SharedStateHealth) | undefined;
   callLog: CallLogWriter;
   recorder: CallRecorder;
   store: ImageStore;
@@ -129,9 +132,10 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       );
     }
 
-    // Shared rate-limit counters; without Redis each gateway counts alone.
-    const shared = config.rateLimit.redisUrl ? await connectRateLimitStore(config.rateLimit.redisUrl, logger) : undefined;
-    if (shared) stops.push(shared.disconnect);
+    // Shared counters and result cache; without Redis each gateway counts and caches alone.
+    const redisUrl = config.redisUrl ?? config.rateLimit.redisUrl;
+    const shared = redisUrl ? await connectSharedRedis(redisUrl, logger) : undefined;
+    if (shared) stops.push(() => shared.disconnect());
 
     // The gateway's start, for its uptime and for which temporary files are an earlier run's.
     const startedAt = now();
@@ -141,7 +145,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
 
     const metrics = new GatewayMetrics();
     const recorder = recorderFor(config, callLog, logger, metrics, monotonicMs, apiKey);
-    const generation = generationServiceFor(config, { lifecycle, callLog, registry, upstream, store, metrics, monotonicMs, redis: shared?.store });
+    const generation = generationServiceFor(config, { lifecycle, callLog, registry, upstream, store, metrics, monotonicMs, shared });
 
     return {
       config,
@@ -152,11 +156,12 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       simulator,
       registry,
       health,
+      sharedState: shared ? () => shared.health() : undefined,
       callLog,
       recorder,
       store,
       metrics,
-      refusals: new RefusalLimits({ perMinute: config.rateLimit.refusalsPerMinute, redis: shared?.store }),
+      refusals: new RefusalLimits({ perMinute: config.rateLimit.refusalsPerMinute, redis: shared?.client }),
       generation,
       lifecycle,
       startedAt,
@@ -262,11 +267,24 @@ interface GenerationParts {
   store: ImageStore;
   metrics: GatewayMetrics;
   monotonicMs: () => number;
-  /** The shared counter store, when there is one: an ioredis client, typed unknown because ioredis is loaded only when configured. */
-  redis: unknown;
+  /** The shared Redis, when there is one. */
+  shared: SharedRedis | undefined;
 }
 
-function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, redis, ...parts }: GenerationParts): GenerationService {
+/** Shared through Redis when there is one, else this process's own. */
+function resultCacheFor(config: GatewayConfig, shared: SharedRedis | undefined): ResultCache | undefined {
+  if (!config.cache.enabled) return undefined;
+  if (!shared) return new MemoryResultCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs });
+  return new RedisResultCache({
+    client: shared.client,
+    ttlMs: config.cache.ttlMs,
+    onError: (reason) => shared.failed(reason),
+    onSuccess: () => shared.succeeded(),
+  });
+}
+
+function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, shared, ...parts }: GenerationParts): GenerationService {
+  const redis = shared?.client;
   return new GenerationService({
     ...parts,
     // Checked before anything is spent: a draining gateway, or one that could not record the call, starts none.
@@ -282,7 +300,7 @@ function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, redis
       }
       return undefined;
     },
-    cache: config.cache.enabled ? new ResultCache({ maxEntries: config.cache.maxEntries, ttlMs: config.cache.ttlMs }) : undefined,
+    cache: resultCacheFor(config, shared),
     gate: new ConcurrencyGate({ max: config.siliconflow.maxConcurrency, maxQueue: config.siliconflow.maxQueue, queueTimeoutMs: config.siliconflow.queueTimeoutMs }),
     rateLimits: new RateLimits({
       callsPerWindow: config.rateLimit.callsPerWindow,

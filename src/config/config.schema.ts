@@ -157,11 +157,16 @@ export const configSchema = z
          * address) per minute; past it every call is RATE_LIMITED until the minute ends. 0 turns it off.
          */
         refusalsPerMinute: nonNegativeInt.default(60),
-        /** Share counters between gateways. */
+        /** The older name of `redisUrl`, used (for everything shared, not only the counters) when that is unset. */
         redisUrl: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),
+    /**
+     * Redis for everything several replicas share: the rate-limit counters and the result cache. Wins over
+     * `rateLimit.redisUrl`, the older name, which is used for all of it when this is unset.
+     */
+    redisUrl: optionalString,
     /** Model capability overrides and additions; checked by the model registry. */
     models: z.array(z.record(z.string(), z.unknown())).default([]),
   })
@@ -191,6 +196,7 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["ALLOW_CLIENT_API_KEY", ["auth", "allowClientApiKey"]],
   ["RATE_LIMIT_CALLS", ["rateLimit", "callsPerWindow"]],
   ["RATE_LIMIT_WINDOW_SECONDS", ["rateLimit", "windowSeconds"]],
+  ["REDIS_URL", ["redisUrl"]],
   ["RATE_LIMIT_REDIS_URL", ["rateLimit", "redisUrl"]],
   ["RATE_LIMIT_REFUSALS_PER_MINUTE", ["rateLimit", "refusalsPerMinute"]],
   ["SILICONFLOW_MAX_QUEUE", ["siliconflow", "maxQueue"]],

@@ -9,7 +9,7 @@ import type { WireInputImage } from "../upstream/wire.js";
 import type { ConcurrencyGate } from "../limits/concurrency-gate.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { RateLimits } from "../limits/rate-limits.js";
-import { ResultCache, type CachedResult } from "../storage/result-cache.js";
+import { resultCacheKey, type CachedResult, type ResultCache } from "../storage/result-cache.js";
 import { readUpload, type IncomingFile } from "./upload-reader.js";
 
 /** The upstream as the service needs it: the real client, or anything that speaks the same. */
@@ -144,11 +144,11 @@ export class GenerationService {
     const fields = upstreamParameters(params, model);
     const { cache } = this.deps;
     // Only an explicit seed makes a repeat the same picture; without one each call is new by design.
-    const cacheKey = cache && params.seed != null && request.useCache !== false ? ResultCache.key(fields, buffers) : undefined;
-    const cached = cacheKey ? cache?.get(cacheKey) : undefined;
+    const cacheKey = cache && params.seed != null && request.useCache !== false ? resultCacheKey(fields, buffers) : undefined;
+    const cached = cacheKey ? await cache?.get(cacheKey) : undefined;
     if (cacheKey && cached) {
       if (await this.stillStored(cached)) return this.fromCache(cached, request, trace);
-      cache?.delete(cacheKey);
+      await cache?.delete(cacheKey);
     }
 
     const prepared: PreparedImage[] = await this.timed(trace, "preprocess", () =>
@@ -184,7 +184,8 @@ export class GenerationService {
     const stored = streamed.map(({ head: _head, storeMs: _storeMs, ...image }) => image);
     const outputs = streamed.map((image, index) => ({ base64Preview: base64Preview(image.head), upstreamUrl: result.imageUrls[index] }));
     const fresh: CachedResult = { images: stored, outputs, seed: result.seed, timings: result.timings, inputs: trace.inputs };
-    if (cacheKey) cache?.set(cacheKey, fresh);
+    // Kept before answering, so a repeat sent the moment this answer arrives, to any replica, finds it.
+    if (cacheKey) await cache?.set(cacheKey, fresh);
     return this.outcome(fresh, request, trace, false);
   }
 

@@ -59,6 +59,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
         startedAt: services.startedAt,
         now,
         isDraining: () => lifecycle.draining,
+        sharedState: services.sharedState,
       }),
     ],
   ]);

@@ -4,6 +4,7 @@ import { Health, UpstreamHealth } from "../schema/health.type.js";
 import type { Provider } from "../call-log/call-trace.js";
 import { HealthStatus, type HealthService, type UpstreamProbe } from "../upstream/health.service.js";
 import type { ModelRegistry } from "../models/model-registry.js";
+import type { SharedStateHealth } from "../limits/shared-redis.js";
 import { toImageModel } from "./model.resolver.js";
 
 type HealthAnswer = Omit<Health, "models">;
@@ -16,6 +17,8 @@ export interface HealthResolverDeps {
   startedAt: number;
   now: () => number;
   isDraining: () => boolean;
+  /** Whether the shared state (Redis) can be reached; absent when none is configured. */
+  sharedState?: () => SharedStateHealth;
 }
 
 @Resolver(() => Health)
@@ -32,12 +35,16 @@ export class HealthResolver {
   }
 
   private answer(upstream: UpstreamProbe): HealthAnswer {
+    const shared = this.deps.sharedState?.();
+    // Without Redis the gateway still generates, unshared: degraded, not down.
+    const status = this.deps.isDraining() ? HealthStatus.DOWN : shared && !shared.available && upstream.state === HealthStatus.OK ? HealthStatus.DEGRADED : upstream.state;
     return {
-      status: this.deps.isDraining() ? HealthStatus.DOWN : upstream.state,
+      status,
       provider: this.deps.provider,
       version: this.deps.version,
       uptimeSeconds: (this.deps.now() - this.deps.startedAt) / 1000,
       upstream: this.viewOf(upstream),
+      sharedState: shared ? { available: shared.available, error: shared.reason } : null,
     };
   }
 

@@ -17,6 +17,15 @@ export class UpstreamHealth {
   error?: string | null;
 }
 
+@ObjectType({ description: "The state several replicas share (Redis: rate-limit counters, result cache). While it is unreachable, generations go on unshared and the status is DEGRADED." })
+export class SharedStateHealth {
+  @Field()
+  available!: boolean;
+
+  @Field(() => String, { nullable: true, description: "Why it cannot be reached; null while it can." })
+  error?: string | null;
+}
+
 @ObjectType()
 export class Health {
   @Field(() => HealthStatus)
@@ -33,6 +42,9 @@ export class Health {
 
   @Field(() => UpstreamHealth)
   upstream!: UpstreamHealth;
+
+  @Field(() => SharedStateHealth, { nullable: true, description: "Null when no Redis is configured (REDIS_URL)." })
+  sharedState?: SharedStateHealth | null;
 
   @Field(() => [ImageModel])
   models!: ImageModel[];

@@ -3,6 +3,7 @@ import { LRUCache } from "lru-cache";
 import type { ImageTrace } from "../call-log/call-trace.js";
 import type { StoredImage } from "./image-store.js";
 
+/** What a seeded call is answered with again: references to the stored images and what the first run recorded, never image bytes. */
 export interface CachedResult {
   images: StoredImage[];
   /** Log previews and upstream URLs of the first run, so a hit's line describes the same images. */
@@ -12,42 +13,53 @@ export interface CachedResult {
   inputs: ImageTrace[];
 }
 
-export interface ResultCacheOptions {
+/**
+ * Results of seeded calls. Same model, same parameters sent upstream and the same input bytes give
+ * the same picture, so a repeat is answered from here and SiliconFlow is not paid twice. Only the
+ * metadata is kept; the images themselves are in the image store.
+ *
+ * A backend never fails a call: a cache it cannot reach misses, and a result it cannot keep is not kept.
+ */
+export interface ResultCache {
+  get(key: string): Promise<CachedResult | undefined>;
+  set(key: string, result: CachedResult): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export function resultCacheKey(upstreamFields: Record<string, string | number>, inputs: readonly Buffer[]): string {
+  const hash = createHash("sha256");
+  const sorted = Object.keys(upstreamFields)
+    .sort()
+    .map((k) => [k, upstreamFields[k]]);
+  hash.update(JSON.stringify(sorted));
+  for (const input of inputs) hash.update(createHash("sha256").update(input).digest());
+  return hash.digest("hex");
+}
+
+export interface MemoryResultCacheOptions {
   maxEntries: number;
   ttlMs: number;
 }
 
-/**
- * Results of seeded calls. Same model, same parameters sent upstream and the same input bytes give
- * the same picture, so a repeat is answered from here and SiliconFlow is not paid twice. Only the
- * metadata lives in memory; the images themselves are in the image store.
- */
-export class ResultCache {
+/** One process's cache: least recently used entries go past `maxEntries`. */
+export class MemoryResultCache implements ResultCache {
   private readonly entries: LRUCache<string, CachedResult>;
 
-  constructor(options: ResultCacheOptions) {
+  constructor(options: MemoryResultCacheOptions) {
     this.entries = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
   }
 
-  static key(upstreamFields: Record<string, string | number>, inputs: readonly Buffer[]): string {
-    const hash = createHash("sha256");
-    const sorted = Object.keys(upstreamFields)
-      .sort()
-      .map((k) => [k, upstreamFields[k]]);
-    hash.update(JSON.stringify(sorted));
-    for (const input of inputs) hash.update(createHash("sha256").update(input).digest());
-    return hash.digest("hex");
+  get(key: string): Promise<CachedResult | undefined> {
+    return Promise.resolve(this.entries.get(key));
   }
 
-  get(key: string): CachedResult | undefined {
-    return this.entries.get(key);
-  }
-
-  set(key: string, result: CachedResult): void {
+  set(key: string, result: CachedResult): Promise<void> {
     this.entries.set(key, result);
+    return Promise.resolve();
   }
 
-  delete(key: string): void {
+  delete(key: string): Promise<void> {
     this.entries.delete(key);
+    return Promise.resolve();
   }
 }
