@@ -12,7 +12,7 @@ import { ErrorCode, GatewayError } from "./errors.js";
 import { GenerationService } from "./generation/generation.service.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ConcurrencyGate } from "./limits/concurrency-gate.js";
-import { connectSharedRedis, type SharedRedis, type SharedStateHealth } from "./limits/shared-redis.js";
+import { connectSharedRedis, describeRedisFailure, type SharedRedis, type SharedStateHealth } from "./limits/shared-redis.js";
 import { RateLimits } from "./limits/rate-limits.js";
 import { RefusalLimits } from "./limits/refusal-limits.js";
 import { ModelRegistry, type ImageModelInfo } from "./models/model-registry.js";
@@ -278,7 +278,7 @@ function resultCacheFor(config: GatewayConfig, shared: SharedRedis | undefined):
   return new RedisResultCache({
     client: shared.client,
     ttlMs: config.cache.ttlMs,
-    onError: (reason) => shared.failed(reason),
+    onError: (error) => shared.failed(describeRedisFailure(error)),
     onSuccess: () => shared.succeeded(),
   });
 }

@@ -13,6 +13,25 @@ export interface SharedStateHealth {
   reason: string | null;
 }
 
+const FAILURES: Record<string, string> = {
+  ECONNREFUSED: "Redis refused the connection",
+  ECONNRESET: "Redis reset the connection",
+  ETIMEDOUT: "the connection to Redis timed out",
+  ENOTFOUND: "Redis's host name does not resolve",
+  EHOSTUNREACH: "Redis's host is unreachable",
+};
+
+/**
+ * Why Redis failed, in words the `health` query may show to anyone: the error's code when it has one, else
+ * ioredis's message, without the address (the network's layout is nobody's business).
+ */
+export function describeRedisFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code && code in FAILURES) return `${FAILURES[code]} (${code})`;
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\[?[\w.:-]+\]?:\d{1,5}\b/g, "<address>").slice(0, 200);
+}
+
 /**
  * The one Redis client everything shared goes through (rate-limit counters, the result cache), and whether
  * it works. An outage is logged once when it starts and once when it ends, never per call: the calls go on
@@ -29,7 +48,7 @@ export class SharedRedis {
     private readonly logger: Logger,
   ) {
     client.on("ready", () => this.succeeded());
-    client.on("error", (error: Error) => this.failed(error.message));
+    client.on("error", (error: Error) => this.failed(describeRedisFailure(error)));
     client.on("close", () => this.failed("the connection closed"));
   }
 
@@ -37,7 +56,7 @@ export class SharedRedis {
     return { available: this.up, reason: this.up ? null : this.reason };
   }
 
-  /** A command failed (a timeout included, which no connection event reports). */
+  /** A command failed (a timeout included, which no connection event reports), `reason` in words safe to show. */
   failed(reason: string): void {
     // Our own disconnect at shutdown is no outage.
     if (this.closing || (!this.up && this.outageLogged)) return;

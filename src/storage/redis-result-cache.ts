@@ -5,7 +5,7 @@ export interface RedisResultCacheOptions {
   client: Pick<Redis, "get" | "set" | "del">;
   ttlMs: number;
   /** Told of every command that failed and every one that answered, so an outage is noticed (and logged) once. */
-  onError: (reason: string) => void;
+  onError: (error: unknown) => void;
   onSuccess: () => void;
   keyPrefix?: string;
 }
@@ -47,7 +47,7 @@ export class RedisResultCache implements ResultCache {
       this.options.onSuccess();
       return answer;
     } catch (error) {
-      this.options.onError(error instanceof Error ? error.message : String(error));
+      this.options.onError(error);
       return undefined;
     }
   }
