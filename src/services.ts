@@ -278,6 +278,8 @@ function resultCacheFor(config: GatewayConfig, shared: SharedRedis | undefined):
   return new RedisResultCache({
     client: shared.client,
     ttlMs: config.cache.ttlMs,
+    // As long as a call may take upstream; a claim whose replica died goes sooner (it is renewed while it runs).
+    maxWaitMs: config.siliconflow.timeoutMs + config.siliconflow.downloadTimeoutMs,
     onError: (error) => shared.failed(describeRedisFailure(error)),
     onSuccess: () => shared.succeeded(),
   });

@@ -64,3 +64,24 @@ describe("result cache", () => {
     expect(other.body.data!.generateImages.cacheHit).toBe(false);
   });
 });
+
+describe("result cache, the same seeded call in flight (one gateway, no Redis)", () => {
+  it("is sent upstream once; the others wait for it and are answered from it; a failed one lets the next run", async () => {
+    const h = await startHarness({ simulator: { latencyMs: 300 }, config: { siliconflow: { maxRetries: 0 } } });
+    try {
+      const input = { model: "Qwen/Qwen-Image", prompt: "all at once", seed: 5 };
+      const results = await Promise.all([0, 1, 2].map(() => postJson<Payload>(h.graphqlUrl, GENERATE_CACHED, { input })));
+      expect(results.map((r) => r.body.data!.generateImages.cacheHit).sort()).toEqual([false, true, true]);
+      expect(h.simulator.received).toHaveLength(1);
+
+      h.simulator.addFault({ fault: { kind: "status", status: 400, body: '{"message":"no"}' }, times: 1 });
+      const failing = { ...input, prompt: "the first fails" };
+      const [first, second] = await Promise.all([0, 1].map(() => postJson<Payload>(h.graphqlUrl, GENERATE_CACHED, { input: failing })));
+      expect(first!.body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_BAD_REQUEST");
+      expect(second!.body.data!.generateImages.cacheHit).toBe(false);
+      expect(h.simulator.received).toHaveLength(3);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -177,3 +177,52 @@ describe.skipIf(!redisAvailable)("Redis down: generation goes on", () => {
     }
   });
 });
+
+describe.skipIf(!redisAvailable)("the same seeded call in flight on two replicas", () => {
+  let redis: TestRedis;
+  let dataDir: string;
+  let one: Harness;
+  let two: Harness;
+  beforeAll(async () => {
+    redis = await startRedis();
+    dataDir = await mkdtemp(path.join(tmpdir(), "gateway-shared-data-"));
+    // Slow enough upstream that the second call arrives while the first is in flight; a short timeout so a hung one fails soon.
+    const options = { env: { REDIS_URL: redis.url }, config: { dataDir, siliconflow: { timeoutMs: 1_500, maxRetries: 0 } }, simulator: { latencyMs: 400 } };
+    [one, two] = await Promise.all([startHarness(options), startHarness(options)]);
+  });
+  afterAll(async () => {
+    await Promise.all([one?.close(), two?.close()]);
+    await redis?.kill();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("is sent upstream once: the other replica waits for it and answers from its result", async () => {
+    const [first, second] = await Promise.all([
+      postJson<Payload>(one.graphqlUrl, GENERATE_CACHED, seeded("at the same moment", 31)),
+      postJson<Payload>(two.graphqlUrl, GENERATE_CACHED, seeded("at the same moment", 31)),
+    ]);
+    expect(first.body.errors).toBeUndefined();
+    expect(second.body.errors).toBeUndefined();
+    expect(one.simulator.received.length + two.simulator.received.length).toBe(1);
+    expect([first.body.data!.generateImages.cacheHit, second.body.data!.generateImages.cacheHit].sort()).toEqual([false, true]);
+    expect(second.body.data!.generateImages.images[0]!.bytes).toBe(first.body.data!.generateImages.images[0]!.bytes);
+  });
+
+  it("on one replica too, and a call that fails lets the waiting one run its own", async () => {
+    const same = await Promise.all([0, 1, 2].map(() => postJson<Payload>(one.graphqlUrl, GENERATE_CACHED, seeded("three at once", 32))));
+    expect(same.map((r) => r.body.data!.generateImages.cacheHit).sort()).toEqual([false, true, true]);
+
+    const upstreamBefore = two.simulator.received.length;
+    one.simulator.addFault({ fault: { kind: "hang" }, times: 1 });
+    const failing = postJson<Payload>(one.graphqlUrl, GENERATE_CACHED, seeded("the first one fails", 33));
+    await waitFor(async () => (one.simulator.received.some((r) => JSON.stringify(r).includes("the first one fails")) ? true : undefined));
+    const started = performance.now();
+    const waiting = await postJson<Payload>(two.graphqlUrl, GENERATE_CACHED, seeded("the first one fails", 33));
+    expect((await failing).body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_TIMEOUT");
+    expect(waiting.body.errors).toBeUndefined();
+    expect(waiting.body.data!.generateImages.cacheHit).toBe(false);
+    expect(two.simulator.received.length).toBe(upstreamBefore + 1);
+    // It waited for the first call to give up before running its own.
+    expect(performance.now() - started).toBeGreaterThan(800);
+  });
+});

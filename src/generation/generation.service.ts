@@ -3,7 +3,7 @@ import { asGatewayError, ErrorCode, GatewayError, badInput } from "../errors.js"
 import { upstreamParameters, validateGeneration, type GenerationParams } from "../models/generation-rules.js";
 import { base64Preview, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
 import type { ImageStore, StoredImage, StreamedImage } from "../storage/image-store.js";
-import type { ModelRegistry } from "../models/model-registry.js";
+import type { ImageModelInfo, ModelRegistry } from "../models/model-registry.js";
 import type { GenerationResult, UpstreamTrace } from "../upstream/siliconflow-client.js";
 import type { WireInputImage } from "../upstream/wire.js";
 import type { ConcurrencyGate } from "../limits/concurrency-gate.js";
@@ -145,11 +145,30 @@ export class GenerationService {
     const { cache } = this.deps;
     // Only an explicit seed makes a repeat the same picture; without one each call is new by design.
     const cacheKey = cache && params.seed != null && request.useCache !== false ? resultCacheKey(fields, buffers) : undefined;
-    const cached = cacheKey ? await cache?.get(cacheKey) : undefined;
-    if (cacheKey && cached) {
-      if (await this.stillStored(cached)) return this.fromCache(cached, request, trace);
+    // The same call in flight (here or on another replica) is waited for, not paid twice.
+    const claim = cacheKey ? await cache?.claim(cacheKey) : undefined;
+    if (cacheKey && claim?.result) {
+      if (await this.stillStored(claim.result)) return this.fromCache(claim.result, request, trace);
       await cache?.delete(cacheKey);
     }
+    try {
+      return await this.generateFresh(request, trace, model, buffers, fields, cacheKey);
+    } finally {
+      await claim?.release?.();
+    }
+  }
+
+  /** The call SiliconFlow answers: the inputs prepared, the budget reserved, the outputs downloaded, stored and (seeded) kept. */
+  private async generateFresh(
+    request: GenerationRequest,
+    trace: CallTrace,
+    model: ImageModelInfo,
+    buffers: Buffer[],
+    fields: Record<string, string | number>,
+    cacheKey: string | undefined,
+  ): Promise<GenerationOutcome> {
+    const { params, caller } = request;
+    const { limits, cache } = this.deps;
 
     const prepared: PreparedImage[] = await this.timed(trace, "preprocess", () =>
       Promise.all(buffers.map((buffer, i) => prepareInputImage(buffer, i, limits.images))),

@@ -22,9 +22,17 @@ export interface CachedResult {
  */
 export interface ResultCache {
   get(key: string): Promise<CachedResult | undefined>;
+  /**
+   * The entry for `key`, waiting first for a call in flight for it (on any replica sharing this cache), or
+   * the key claimed for this call: `release` must then be called once the call is over, whatever its outcome,
+   * and a caller waiting on it finds the result or claims the key in turn.
+   */
+  claim(key: string): Promise<CacheClaim>;
   set(key: string, result: CachedResult): Promise<void>;
   delete(key: string): Promise<void>;
 }
+
+export type CacheClaim = { result: CachedResult; release?: undefined } | { result?: undefined; release: () => Promise<void> };
 
 export function resultCacheKey(upstreamFields: Record<string, string | number>, inputs: readonly Buffer[]): string {
   const hash = createHash("sha256");
@@ -44,9 +52,30 @@ export interface MemoryResultCacheOptions {
 /** One process's cache: least recently used entries go past `maxEntries`. */
 export class MemoryResultCache implements ResultCache {
   private readonly entries: LRUCache<string, CachedResult>;
+  /** Keys with a call in flight, and when it is over. */
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(options: MemoryResultCacheOptions) {
     this.entries = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
+  }
+
+  async claim(key: string): Promise<CacheClaim> {
+    for (;;) {
+      const result = this.entries.get(key);
+      if (result) return { result };
+      const running = this.running.get(key);
+      if (!running) break;
+      await running;
+    }
+    let over!: () => void;
+    this.running.set(key, new Promise((resolve) => (over = resolve)));
+    return {
+      release: () => {
+        this.running.delete(key);
+        over();
+        return Promise.resolve();
+      },
+    };
   }
 
   get(key: string): Promise<CachedResult | undefined> {
