@@ -1,4 +1,3 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,14 +5,14 @@ import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerWebApp, WEB_DIST_DIR } from "../src/http/web-app.js";
+import { registerWebApp } from "../src/http/web-app.js";
 import { builtinModels } from "../src/simulator/simulator.js";
 import { launchChromium, recordNetwork, skipBrowserTests, type NetworkLog } from "./support/browser.js";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
 import { solidPng } from "./support/images.js";
+import { ensureWebBuilt } from "./support/web-build.js";
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const WEB_DIR = path.join(PACKAGE_ROOT, "web");
 const SCREENSHOT = path.join(PACKAGE_ROOT, "docs", "web-page.png");
 const EDIT_MODEL = "Qwen/Qwen-Image-Edit-2509";
 const TEXT_MODEL = "Kwai-Kolors/Kolors";
@@ -21,26 +20,6 @@ const TEXT_MODEL = "Kwai-Kolors/Kolors";
 const PLAIN_MODEL = "Tongyi-MAI/Z-Image-Turbo";
 /** Left out of the simulator's model list, as a model the API key may not call. */
 const UNAVAILABLE_MODEL = "baidu/ERNIE-Image-Turbo";
-
-function newestMtime(entry: string): number {
-  if (!existsSync(entry)) return 0;
-  const stat = statSync(entry);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(entry).map((name) => newestMtime(path.join(entry, name))));
-}
-
-/**
- * CI builds the page with `npm run build` first; a local run builds it here when it is missing or older
- * than its sources, so the test never drives a stale page. It must exist before the gateway starts:
- * the gateway routes the files it finds at start-up.
- */
-async function ensureWebBuilt(): Promise<void> {
-  const index = path.join(WEB_DIST_DIR, "index.html");
-  const sources = ["src", "public", "index.html", "vite.config.ts"].map((name) => newestMtime(path.join(WEB_DIR, name)));
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources)) return;
-  const { build } = await import("vite");
-  await build({ configFile: path.join(WEB_DIR, "vite.config.ts"), logLevel: "warn" });
-}
 
 describe("the page's files, served by the gateway", () => {
   let h: Harness;
