@@ -31,13 +31,24 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** The proxy configuration shipped for deployments: the tests run it, not a copy of it. */
+export const DEPLOY_NGINX_CONF = path.resolve(import.meta.dirname, "../../deploy/nginx.conf");
+
 /**
- * The proxy settings the gateway needs, the same as deploy/nginx.conf's: uploads as large as the
- * gateway accepts, streamed on rather than buffered to disk; a read timeout longer than a slow
- * generation; the client's Host kept, so the image URLs the gateway builds point at the proxy.
+ * deploy/nginx.conf with its upstream's servers replaced by `upstreams` and its listen address by a
+ * loopback port; everything else as shipped.
  */
-export function nginxConfig(dir: string, port: number, upstreams: readonly string[]): string {
-  const servers = upstreams.map((url) => `    server ${new URL(url).host} max_fails=1 fail_timeout=5s;`).join("\n");
+export function deployedServerConfig(text: string, port: number, upstreams: readonly string[]): string {
+  const servers = upstreams.map((url) => `  server ${new URL(url).host} max_fails=1 fail_timeout=10s;`).join("\n");
+  const upstreamBlock = /(upstream gateway \{\n)((?:\s*#.*\n)*)((?:\s*server [^;]+;\n)+)/;
+  const listen = /^(\s*)listen 80;$/m;
+  if (!upstreamBlock.test(text) || !listen.test(text)) throw new Error("deploy/nginx.conf has no `upstream gateway` with servers, or no `listen 80;`");
+  return text.replace(upstreamBlock, (_all, head: string, comments: string) => `${head}${comments}${servers}\n`).replace(listen, `$1listen 127.0.0.1:${port};`);
+}
+
+/** A main configuration around deploy/nginx.conf's, for one unprivileged run with every path inside `dir`. */
+export async function nginxConfig(dir: string, port: number, upstreams: readonly string[]): Promise<string> {
+  const deployed = deployedServerConfig(await readFile(DEPLOY_NGINX_CONF, "utf8"), port, upstreams);
   return `# Generated for one test run; every path is inside ${dir}.
 daemon off;
 # One process: no workers to switch to an unprivileged user that could not write this folder.
@@ -54,37 +65,12 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
 
-  upstream gateway {
-${servers}
-    keepalive 16;
-  }
-
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 64m;
-    client_body_timeout 60s;
-
-    location / {
-      proxy_pass http://gateway;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_request_buffering off;
-      proxy_buffering off;
-      proxy_connect_timeout 2s;
-      proxy_read_timeout 200s;
-      proxy_send_timeout 200s;
-      # A replica that refuses the connection is skipped; a call already sent is never sent twice.
-      proxy_next_upstream error timeout;
-    }
-  }
+${deployed}
 }
 `;
 }
 
-/** nginx on a free loopback port in front of `upstreams` (round-robin), with everything it writes in a temporary folder. */
+/** nginx on a free loopback port in front of `upstreams` (round-robin, as deploy/nginx.conf says), with everything it writes in a temporary folder. */
 export async function startNginx(upstreams: readonly string[], timeoutMs = 10_000): Promise<RunningNginx> {
   if (!nginxPresent) {
     throw new Error(`No nginx at ${NGINX_PATH}, and REQUIRE_NGINX=1 says the proxy tests must run: install it with \`apt-get install -y nginx\`.`);
@@ -92,7 +78,7 @@ export async function startNginx(upstreams: readonly string[], timeoutMs = 10_00
   const dir = await mkdtemp(path.join(tmpdir(), "gateway-nginx-"));
   const port = await freePort();
   const conf = path.join(dir, "nginx.conf");
-  await writeFile(conf, nginxConfig(dir, port, upstreams));
+  await writeFile(conf, await nginxConfig(dir, port, upstreams));
   // -e: the log for start-up errors, before the configuration names its own.
   const child: ChildProcess = spawn(NGINX_PATH, ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log")], { stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
