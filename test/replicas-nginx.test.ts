@@ -10,7 +10,7 @@ import { launchChromium, recordNetwork, skipBrowserTests, type NetworkLog } from
 import { buildGateway, spawnGateway, type ChildGateway } from "./support/child-gateway.js";
 import { GENERATE, TEST_API_KEY, postJson } from "./support/harness.js";
 import { noisyPng } from "./support/images.js";
-import { skipNginxTests, startNginx, type RunningNginx } from "./support/nginx.js";
+import { NGINX_PATH, skipNginxTests, startNginx, type RunningNginx } from "./support/nginx.js";
 import { ensureWebBuilt } from "./support/web-build.js";
 
 const EDIT_MODEL = "Qwen/Qwen-Image-Edit-2509";
@@ -25,6 +25,8 @@ interface Replica {
   gateway: ChildGateway;
   logFile: string;
 }
+
+if (skipNginxTests) console.warn(`replica tests skipped: no nginx at ${NGINX_PATH} (apt-get install nginx)`);
 
 const sha256 = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
 
