@@ -18,7 +18,9 @@ import { RefusalLimits } from "./limits/refusal-limits.js";
 import { ModelRegistry, type ImageModelInfo } from "./models/model-registry.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { startSimulator, type RunningSimulator, type SimulatedModel } from "./simulator/simulator.js";
-import { ImageStore } from "./storage/image-store.js";
+import { DiskImageStore } from "./storage/disk-image-store.js";
+import type { ImageStore } from "./storage/image-store.js";
+import { S3ImageStore } from "./storage/s3-image-store.js";
 import { RedisResultCache } from "./storage/redis-result-cache.js";
 import { MemoryResultCache, type ResultCache } from "./storage/result-cache.js";
 import { HealthService } from "./upstream/health.service.js";
@@ -139,9 +141,13 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
 
     // The gateway's start, for its uptime and for which temporary files are an earlier run's.
     const startedAt = now();
-    const store = new ImageStore(config.dataDir);
+    const store = imageStoreFor(config);
+    stops.push(() => store.close());
     const removed = await store.init(startedAt);
-    if (removed > 0) logger.warn({ dir: store.dir, removed }, `removed ${removed} temporary files left in ${store.dir} by an earlier run that stopped mid-write`);
+    if (removed > 0) logger.warn({ store: store.location, removed }, `removed ${removed} temporary files left in ${store.location} by an earlier run that stopped mid-write`);
+    if (store.unavailableReason) {
+      logger.error({ store: store.location }, `the image store cannot be used: ${store.unavailableReason}; /ready stays 503 and generations are refused (STORAGE_UNAVAILABLE) until the gateway restarts with it fixed`);
+    }
 
     const metrics = new GatewayMetrics();
     const recorder = recorderFor(config, callLog, logger, metrics, monotonicMs, apiKey);
@@ -174,6 +180,20 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     await close();
     throw error;
   }
+}
+
+/** The disk store by default; an S3-compatible bucket when configured (the schema has checked its settings). */
+function imageStoreFor(config: GatewayConfig): ImageStore {
+  if (config.imageStore === "disk") return new DiskImageStore(config.dataDir);
+  const { bucket, endpoint, region, prefix, forcePathStyle, accessKeyId, secretAccessKey } = config.s3;
+  return new S3ImageStore({
+    bucket: bucket!,
+    endpoint,
+    region,
+    prefix,
+    forcePathStyle,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+  });
 }
 
 function openGatewayCallLog(config: GatewayConfig, logger: Logger): CallLogWriter {
@@ -287,6 +307,7 @@ function resultCacheFor(config: GatewayConfig, shared: SharedRedis | undefined):
 
 function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, shared, ...parts }: GenerationParts): GenerationService {
   const redis = shared?.client;
+  const { store } = parts;
   return new GenerationService({
     ...parts,
     // Checked before anything is spent: a draining gateway, or one that could not record the call, starts none.
@@ -299,6 +320,9 @@ function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, share
           ErrorCode.CALL_LOG_UNAVAILABLE,
           `the gateway cannot write its call log (${callLog.unavailableReason ?? "unknown reason"}), the record of every paid call, so it starts no new generation until it can; retry later`,
         );
+      }
+      if (store.unavailableReason) {
+        return new GatewayError(ErrorCode.STORAGE_UNAVAILABLE, `the gateway cannot keep generated images (${store.unavailableReason}), so it starts no new generation; retry later`);
       }
       return undefined;
     },

@@ -20,6 +20,21 @@ describe("configuration", () => {
     expect(config.corsOrigins).toEqual(["https://x.example"]);
   });
 
+  it("the S3 store's settings come from the environment, and half a key pair names the missing half without the other", () => {
+    const config = parseConfig({}, { IMAGE_STORE: "s3", S3_BUCKET: "outputs", S3_PREFIX: "gw", S3_FORCE_PATH_STYLE: "true", S3_ENDPOINT: "http://127.0.0.1:9000" });
+    expect(config.imageStore).toBe("s3");
+    expect(config.s3).toMatchObject({ bucket: "outputs", prefix: "gw", forcePathStyle: true, endpoint: "http://127.0.0.1:9000", region: "us-east-1" });
+    expect(config.s3.accessKeyId).toBeUndefined();
+    let message = "";
+    try {
+      parseConfig({}, { S3_SECRET_ACCESS_KEY: "FAKE-secret-never-echoed" });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/S3_ACCESS_KEY_ID/);
+    expect(message).not.toContain("FAKE-secret");
+  });
+
   it("NODE_ENV=production means production", () => {
     expect(parseConfig({}, { NODE_ENV: "production" }).production).toBe(true);
   });
@@ -30,6 +45,9 @@ describe("configuration", () => {
     [{ siliconflow: { baseUrl: "ftp://x" } }, {}, /siliconflow\.baseUrl/],
     [{ logLevel: "loud" }, {}, /logLevel/],
     [{ nonsense: 1 }, {}, /nonsense|Unrecognized/],
+    [{}, { IMAGE_STORE: "s3" }, /s3\.bucket \(S3_BUCKET\): is required when imageStore is s3/],
+    [{}, { IMAGE_STORE: "tape" }, /imageStore \(IMAGE_STORE\)/],
+    [{}, { S3_SECRET_ACCESS_KEY: "FAKE-secret-never-echoed" }, /s3\.accessKeyId \(S3_ACCESS_KEY_ID\): .*set both or neither/],
   ])("a bad setting names its key: %j %j", (file, env, message) => {
     expect(() => parseConfig(file, env)).toThrow(ConfigError);
     expect(() => parseConfig(file, env)).toThrow(message);

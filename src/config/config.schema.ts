@@ -81,6 +81,25 @@ export const configSchema = z
     logDir: z.string().min(1).default("./logs"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     dataDir: z.string().min(1).default("./data"),
+    /** Where output images are kept: `disk` (under dataDir) or `s3` (an S3-compatible bucket, shared by replicas). */
+    imageStore: z.enum(["disk", "s3"]).default("disk"),
+    s3: z
+      .object({
+        /** Needed when imageStore is s3. */
+        bucket: optionalString,
+        /** For MinIO, R2, Ceph RGW…; AWS's own when unset. */
+        endpoint: z.url({ protocol: /^https?$/ }).optional().or(z.literal("").transform(() => undefined)),
+        region: z.string().min(1).default("us-east-1"),
+        /** Keys go under it: `<prefix>images/<sha256>.<ext>`. */
+        prefix: z.string().default(""),
+        /** Path-style addresses (`endpoint/bucket/key`), which most self-hosted servers need. */
+        forcePathStyle: flag.default(false),
+        /** With secretAccessKey; when both are unset the SDK's default credential chain applies. */
+        accessKeyId: optionalString,
+        secretAccessKey: optionalString,
+      })
+      .strict()
+      .prefault({}),
     callLog: z
       .object({
         rotation: rotationSchema.optional(),
@@ -170,7 +189,15 @@ export const configSchema = z
     /** Model capability overrides and additions; checked by the model registry. */
     models: z.array(z.record(z.string(), z.unknown())).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (config.imageStore === "s3" && !config.s3.bucket) {
+      context.addIssue({ code: "custom", path: ["s3", "bucket"], message: "is required when imageStore is s3" });
+    }
+    if (!config.s3.accessKeyId !== !config.s3.secretAccessKey) {
+      context.addIssue({ code: "custom", path: ["s3", config.s3.accessKeyId ? "secretAccessKey" : "accessKeyId"], message: "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither" });
+    }
+  });
 
 export type GatewayConfig = z.output<typeof configSchema>;
 export type GatewayConfigInput = z.input<typeof configSchema>;
@@ -220,6 +247,14 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["LOG_DIR", ["logDir"]],
   ["LOG_LEVEL", ["logLevel"]],
   ["DATA_DIR", ["dataDir"]],
+  ["IMAGE_STORE", ["imageStore"]],
+  ["S3_BUCKET", ["s3", "bucket"]],
+  ["S3_ENDPOINT", ["s3", "endpoint"]],
+  ["S3_REGION", ["s3", "region"]],
+  ["S3_PREFIX", ["s3", "prefix"]],
+  ["S3_FORCE_PATH_STYLE", ["s3", "forcePathStyle"]],
+  ["S3_ACCESS_KEY_ID", ["s3", "accessKeyId"]],
+  ["S3_SECRET_ACCESS_KEY", ["s3", "secretAccessKey"]],
   ["CALL_LOG_FSYNC", ["callLog", "fsync"]],
   ["MAX_UPLOAD_BYTES", ["uploads", "maxBytes"]],
   ["MAX_UPLOAD_FILES", ["uploads", "maxFiles"]],

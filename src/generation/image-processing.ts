@@ -1,3 +1,4 @@
+import { imageSize } from "image-size";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { ErrorCode, GatewayError, badInput } from "../errors.js";
 
@@ -145,4 +146,28 @@ export async function describeImage(data: Buffer | string): Promise<ImageDescrip
     throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `SiliconFlow returned an output of unexpected type ${meta.format ?? "unknown"}`);
   }
   return { mimeType: known.mime, extension: known.ext, width: meta.width, height: meta.height };
+}
+
+/** image-size's names for the formats the gateway keeps, as sharp would name them. */
+const formatByImageSizeType: Record<string, string> = { png: "png", jpg: "jpeg", webp: "webp", gif: "gif", tiff: "tiff", avif: "heif", heif: "heif" };
+
+/**
+ * Describes an image from its first bytes only, for a store that never holds the whole file. sharp reads
+ * PNG, JPEG and AVIF headers from a prefix but refuses a cut WebP or GIF; image-size reads those.
+ */
+export async function describeImageHead(head: Buffer, complete: boolean): Promise<ImageDescription> {
+  try {
+    return await describeImage(head);
+  } catch (error) {
+    if (complete) throw error;
+    let size: ReturnType<typeof imageSize>;
+    try {
+      size = imageSize(head);
+    } catch {
+      throw error;
+    }
+    const known = mimeByFormat[formatByImageSizeType[size.type ?? ""] ?? ""];
+    if (!known || !size.width || !size.height) throw error;
+    return { mimeType: known.mime, extension: known.ext, width: size.width, height: size.height };
+  }
 }

@@ -132,6 +132,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       now,
       lifecycle,
       callLog: services.callLog,
+      store: services.store,
       metrics: config.metrics ? services.metrics : undefined,
     });
     await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });

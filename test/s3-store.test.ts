@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson, startHarness, type Harness } from "./support/harness.js";
+import { dataUrlBytes } from "./support/images.js";
+import { startS3, type RunningS3 } from "./support/s3rver.js";
+
+const GENERATE = /* GraphQL */ `
+  mutation Generate($input: GenerateImagesInput!) {
+    generateImages(input: $input) { callId images { url bytes mimeType dataUrl } }
+  }
+`;
+interface Payload {
+  generateImages: { callId: string; images: Array<{ url: string; bytes: number; mimeType: string; dataUrl: string }> };
+}
+
+const fileNameOf = (url: string): string => new URL(url).pathname.split("/").pop()!;
+const sha256 = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+async function fetchBytes(url: string, headers: Record<string, string> = {}): Promise<{ response: Response; bytes: Buffer }> {
+  const response = await fetch(url, { headers });
+  return { response, bytes: Buffer.from(await response.arrayBuffer()) };
+}
+
+describe("images in S3-compatible storage (s3rver on loopback)", () => {
+  let s3: RunningS3;
+  let first: Harness;
+  let second: Harness;
+
+  beforeAll(async () => {
+    s3 = await startS3(["images"]);
+    first = await startHarness({ config: s3.settings("images", "gw") });
+    // Another gateway with its own DATA_DIR: whatever it serves can only come from the bucket.
+    second = await startHarness({ config: s3.settings("images", "gw") });
+  });
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await s3?.close();
+  });
+
+  it("a generation is kept in the bucket, and another gateway sharing it serves the simulator's bytes", async () => {
+    const answer = await postJson<Payload>(first.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse", seed: 5 } });
+    expect(answer.body.errors).toBeUndefined();
+    const image = answer.body.data!.generateImages.images[0]!;
+    const fileName = fileNameOf(image.url);
+
+    const [line] = await first.logLines();
+    const upstreamUrl = (line as unknown as { output_images: Array<{ upstream_url: string }> }).output_images[0]!.upstream_url;
+    const produced = await fetchBytes(upstreamUrl);
+    expect(produced.response.status).toBe(200);
+
+    const fromOther = await fetchBytes(`${second.url}/images/${fileName}`);
+    expect(fromOther.response.status).toBe(200);
+    expect(sha256(fromOther.bytes)).toBe(sha256(produced.bytes));
+    expect(fileName).toBe(`${sha256(produced.bytes)}.png`);
+    expect(fromOther.response.headers.get("content-type")).toBe("image/png");
+    expect(fromOther.response.headers.get("content-length")).toBe(String(produced.bytes.length));
+    expect(fromOther.response.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(fromOther.response.headers.get("etag")).toBe(`"${sha256(produced.bytes)}"`);
+    // dataUrl reads from the bucket too.
+    expect(sha256(dataUrlBytes(image.dataUrl).bytes)).toBe(sha256(produced.bytes));
+    // Under the prefix, content-addressed, and no temporary left behind.
+    const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: "images" }));
+    client.destroy();
+    expect((listed.Contents ?? []).map((object) => object.Key)).toEqual([`gw/images/${fileName}`]);
+    // Nothing went to either gateway's disk.
+    expect(await readdir(first.dataDir).catch(() => [])).toEqual([]);
+    expect(await readdir(second.dataDir).catch(() => [])).toEqual([]);
+  });
+
+  it("ETag gives 304, one range gives 206 with those bytes, a range past the end gives 416", async () => {
+    const answer = await postJson<Payload>(first.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "ranges", seed: 6 } });
+    const { url: answered, bytes: size } = answer.body.data!.generateImages.images[0]!;
+    const fileName = fileNameOf(answered);
+    const url = `${second.url}/images/${fileName}`;
+    const whole = await fetchBytes(url);
+    const etag = whole.response.headers.get("etag")!;
+
+    const conditional = await fetchBytes(url, { "if-none-match": etag });
+    expect(conditional.response.status).toBe(304);
+    expect(conditional.bytes.length).toBe(0);
+
+    const part = await fetchBytes(url, { range: "bytes=10-109" });
+    expect(part.response.status).toBe(206);
+    expect(part.response.headers.get("content-range")).toBe(`bytes 10-109/${size}`);
+    expect(part.response.headers.get("content-length")).toBe("100");
+    expect(part.bytes.equals(whole.bytes.subarray(10, 110))).toBe(true);
+
+    const suffix = await fetchBytes(url, { range: "bytes=-20" });
+    expect(suffix.response.status).toBe(206);
+    expect(suffix.bytes.equals(whole.bytes.subarray(size - 20))).toBe(true);
+
+    const past = await fetchBytes(url, { range: `bytes=${size}-` });
+    expect(past.response.status).toBe(416);
+    expect(past.response.headers.get("content-range")).toBe(`bytes */${size}`);
+
+    // A validator that is not this image's asks for the whole of it.
+    const stale = await fetchBytes(url, { range: "bytes=0-9", "if-range": '"something-else"' });
+    expect(stale.response.status).toBe(200);
+    expect(stale.bytes.length).toBe(size);
+
+    expect((await fetchBytes(`${second.url}/images/${"0".repeat(64)}.png`)).response.status).toBe(404);
+  });
+
+  it("a missing bucket keeps the gateway up but not ready, naming the bucket, and refuses generations", async () => {
+    const missing = await startHarness({ config: s3.settings("no-such-bucket") });
+    try {
+      const ready = await fetch(`${missing.url}/ready`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { reason: string }).reason).toMatch(/bucket no-such-bucket does not exist/);
+      expect((await fetch(`${missing.url}/health`)).status).toBe(200);
+
+      const refused = await postJson<Payload>(missing.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "nowhere to keep it" } });
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe("STORAGE_UNAVAILABLE");
+      expect(refused.body.errors?.[0]?.message).toMatch(/no-such-bucket/);
+      expect(missing.simulator.stats().generations).toBe(0);
+      const [line] = await missing.logLines();
+      expect(line).toMatchObject({ status: "failed", error_code: "STORAGE_UNAVAILABLE" });
+    } finally {
+      await missing.close();
+    }
+  });
+});
