@@ -193,6 +193,7 @@ function imageStoreFor(config: GatewayConfig): ImageStore {
     prefix,
     forcePathStyle,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    urlExpirySeconds: config.imageUrls.expirySeconds,
   });
 }
 
@@ -310,6 +311,7 @@ function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, share
   const { store } = parts;
   return new GenerationService({
     ...parts,
+    presignedUrl: config.imageUrls.mode === "presigned" ? (fileName) => store.presignedUrl!(fileName) : undefined,
     // Checked before anything is spent: a draining gateway, or one that could not record the call, starts none.
     refusal: () => {
       if (lifecycle.draining) {

@@ -47,6 +47,7 @@ describe("configuration", () => {
     [{ nonsense: 1 }, {}, /nonsense|Unrecognized/],
     [{}, { IMAGE_STORE: "s3" }, /s3\.bucket \(S3_BUCKET\): is required when imageStore is s3/],
     [{}, { IMAGE_STORE: "tape" }, /imageStore \(IMAGE_STORE\)/],
+    [{}, { IMAGE_URL_MODE: "presigned" }, /imageUrls\.mode \(IMAGE_URL_MODE\): presigned needs imageStore s3/],
     [{}, { S3_SECRET_ACCESS_KEY: "FAKE-secret-never-echoed" }, /s3\.accessKeyId \(S3_ACCESS_KEY_ID\): .*set both or neither/],
   ])("a bad setting names its key: %j %j", (file, env, message) => {
     expect(() => parseConfig(file, env)).toThrow(ConfigError);

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
-import { dataUrlBytes } from "./support/images.js";
+import { dataUrlBytes, noisyPng } from "./support/images.js";
 import { startS3, type RunningS3 } from "./support/s3rver.js";
 
 const GENERATE = /* GraphQL */ `
@@ -21,6 +23,16 @@ const sha256 = (data: Uint8Array): string => createHash("sha256").update(data).d
 async function fetchBytes(url: string, headers: Record<string, string> = {}): Promise<{ response: Response; bytes: Buffer }> {
   const response = await fetch(url, { headers });
   return { response, bytes: Buffer.from(await response.arrayBuffer()) };
+}
+
+async function objectKeys(s3: RunningS3, bucket: string): Promise<string[]> {
+  const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  try {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+    return (listed.Contents ?? []).map((object) => object.Key!).sort();
+  } finally {
+    client.destroy();
+  }
 }
 
 describe("images in S3-compatible storage (s3rver on loopback)", () => {
@@ -62,10 +74,7 @@ describe("images in S3-compatible storage (s3rver on loopback)", () => {
     // dataUrl reads from the bucket too.
     expect(sha256(dataUrlBytes(image.dataUrl).bytes)).toBe(sha256(produced.bytes));
     // Under the prefix, content-addressed, and no temporary left behind.
-    const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: "images" }));
-    client.destroy();
-    expect((listed.Contents ?? []).map((object) => object.Key)).toEqual([`gw/images/${fileName}`]);
+    expect(await objectKeys(s3, "images")).toEqual([`gw/images/${fileName}`]);
     // Nothing went to either gateway's disk.
     expect(await readdir(first.dataDir).catch(() => [])).toEqual([]);
     expect(await readdir(second.dataDir).catch(() => [])).toEqual([]);
@@ -121,6 +130,71 @@ describe("images in S3-compatible storage (s3rver on loopback)", () => {
       expect(line).toMatchObject({ status: "failed", error_code: "STORAGE_UNAVAILABLE" });
     } finally {
       await missing.close();
+    }
+  });
+
+  it("an output larger than one part goes up as a multipart upload, streamed, and comes back the same", async () => {
+    // 12 MiB of noise: three parts of 5 MiB, served by a loopback server the answer points at.
+    const big = await noisyPng(2000, 2000);
+    expect(big.length).toBeGreaterThan(10 * 1024 * 1024);
+    const origin: Server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "image/png", "content-length": big.length });
+      response.end(big);
+    });
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    try {
+      first.simulator.addFault({ fault: { kind: "output-urls", urls: [`http://127.0.0.1:${(origin.address() as AddressInfo).port}/big.png`] }, target: "generation", times: 1 });
+      const answer = await postJson<Payload>(first.graphqlUrl, GENERATE.replace(" dataUrl", ""), { input: { model: "Kwai-Kolors/Kolors", prompt: "big" } });
+      expect(answer.body.errors).toBeUndefined();
+      const image = answer.body.data!.generateImages.images[0]!;
+      expect(fileNameOf(image.url)).toBe(`${sha256(big)}.png`);
+      const served = await fetchBytes(`${second.url}/images/${fileNameOf(image.url)}`);
+      expect(sha256(served.bytes)).toBe(sha256(big));
+      expect((await objectKeys(s3, "images")).filter((key) => key.startsWith("gw/tmp/"))).toEqual([]);
+    } finally {
+      first.simulator.clearFaults();
+      await new Promise((resolve) => origin.close(resolve));
+    }
+  });
+
+  it("a download that fails leaves nothing in the bucket and fails the call with the upstream's code", async () => {
+    const before = await objectKeys(s3, "images");
+    first.simulator.addFault({ fault: { kind: "reset" }, target: "download" });
+    try {
+      const answer = await postJson<Payload>(first.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "lost on the way" } });
+      expect(answer.body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
+    } finally {
+      first.simulator.clearFaults();
+    }
+    expect(await objectKeys(s3, "images")).toEqual(before);
+  });
+
+  it("IMAGE_URL_MODE=presigned hands out URLs of the store that fetch the same bytes, and the route redirects to a fresh one", async () => {
+    const presigned = await startHarness({ config: s3.settings("images", "gw"), env: { IMAGE_URL_MODE: "presigned", IMAGE_URL_EXPIRY_SECONDS: "120" } });
+    try {
+      const answer = await postJson<Payload>(presigned.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "signed", seed: 8 } });
+      expect(answer.body.errors).toBeUndefined();
+      const image = answer.body.data!.generateImages.images[0]!;
+      expect(image.url.startsWith(`${s3.endpoint}/images/gw/images/`)).toBe(true);
+      expect(new URL(image.url).searchParams.get("X-Amz-Expires")).toBe("120");
+      const direct = await fetchBytes(image.url);
+      expect(direct.response.status).toBe(200);
+      const fileName = fileNameOf(image.url);
+      expect(`${sha256(direct.bytes)}.png`).toBe(fileName);
+      expect(sha256(dataUrlBytes(image.dataUrl).bytes)).toBe(sha256(direct.bytes));
+
+      const redirect = await fetch(`${presigned.url}/images/${fileName}`, { redirect: "manual" });
+      expect(redirect.status).toBe(302);
+      expect(redirect.headers.get("cache-control")).toBe("no-store");
+      const followed = await fetchBytes(redirect.headers.get("location")!);
+      expect(sha256(followed.bytes)).toBe(sha256(direct.bytes));
+      expect((await fetch(`${presigned.url}/images/${"1".repeat(64)}.png`, { redirect: "manual" })).status).toBe(404);
+
+      // The call log keeps the gateway's own URL: a presigned one is a credential while it lasts.
+      const [line] = (await presigned.logLines()) as unknown as Array<{ output_images: Array<{ url: string }> }>;
+      expect(line!.output_images[0]!.url).toBe(`${presigned.url}/images/${fileName}`);
+    } finally {
+      await presigned.close();
     }
   });
 });

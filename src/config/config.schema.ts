@@ -83,6 +83,15 @@ export const configSchema = z
     dataDir: z.string().min(1).default("./data"),
     /** Where output images are kept: `disk` (under dataDir) or `s3` (an S3-compatible bucket, shared by replicas). */
     imageStore: z.enum(["disk", "s3"]).default("disk"),
+    imageUrls: z
+      .object({
+        /** `gateway`: the payload's url is the gateway's /images route; `presigned`: a presigned URL of the S3 store, and the route redirects to one. */
+        mode: z.enum(["gateway", "presigned"]).default("gateway"),
+        /** How long a presigned URL works. */
+        expirySeconds: positiveInt.max(604_800).default(3600),
+      })
+      .strict()
+      .prefault({}),
     s3: z
       .object({
         /** Needed when imageStore is s3. */
@@ -194,6 +203,9 @@ export const configSchema = z
     if (config.imageStore === "s3" && !config.s3.bucket) {
       context.addIssue({ code: "custom", path: ["s3", "bucket"], message: "is required when imageStore is s3" });
     }
+    if (config.imageUrls.mode === "presigned" && config.imageStore !== "s3") {
+      context.addIssue({ code: "custom", path: ["imageUrls", "mode"], message: "presigned needs imageStore s3: the disk store has no URLs of its own" });
+    }
     if (!config.s3.accessKeyId !== !config.s3.secretAccessKey) {
       context.addIssue({ code: "custom", path: ["s3", config.s3.accessKeyId ? "secretAccessKey" : "accessKeyId"], message: "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither" });
     }
@@ -248,6 +260,8 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["LOG_LEVEL", ["logLevel"]],
   ["DATA_DIR", ["dataDir"]],
   ["IMAGE_STORE", ["imageStore"]],
+  ["IMAGE_URL_MODE", ["imageUrls", "mode"]],
+  ["IMAGE_URL_EXPIRY_SECONDS", ["imageUrls", "expirySeconds"]],
   ["S3_BUCKET", ["s3", "bucket"]],
   ["S3_ENDPOINT", ["s3", "endpoint"]],
   ["S3_REGION", ["s3", "region"]],

@@ -33,6 +33,11 @@ export interface GenerationServiceDeps {
   limits: GenerationLimits;
   gate: ConcurrencyGate;
   rateLimits: RateLimits;
+  /**
+   * The URL handed to the client instead of the gateway's route (IMAGE_URL_MODE=presigned). The call log
+   * keeps the gateway's: a presigned URL is a bearer credential for as long as it lasts.
+   */
+  presignedUrl?: (fileName: string) => Promise<string>;
   /** Seeded results already paid for; absent turns caching off. */
   cache?: ResultCache;
   metrics?: GatewayMetrics;
@@ -148,7 +153,7 @@ export class GenerationService {
     // The same call in flight (here or on another replica) is waited for, not paid twice.
     const claim = cacheKey ? await cache?.claim(cacheKey) : undefined;
     if (cacheKey && claim?.result) {
-      if (await this.stillStored(claim.result)) return this.fromCache(claim.result, request, trace);
+      if (await this.stillStored(claim.result)) return await this.fromCache(claim.result, request, trace);
       await cache?.delete(cacheKey);
     }
     try {
@@ -224,7 +229,7 @@ export class GenerationService {
     return found.every(Boolean);
   }
 
-  private fromCache(cached: CachedResult, request: GenerationRequest, trace: CallTrace): GenerationOutcome {
+  private fromCache(cached: CachedResult, request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
     trace.cacheHit = true;
     trace.inputs = cached.inputs;
     trace.upstreamTimings = cached.timings;
@@ -232,9 +237,11 @@ export class GenerationService {
     return this.outcome(cached, request, trace, true);
   }
 
-  private outcome(result: CachedResult, request: GenerationRequest, trace: CallTrace, cacheHit: boolean): GenerationOutcome {
+  private async outcome(result: CachedResult, request: GenerationRequest, trace: CallTrace, cacheHit: boolean): Promise<GenerationOutcome> {
     const base = request.publicBaseUrl.replace(/\/+$/, "");
     const images = result.images.map((image, index) => ({ ...image, index, url: `${base}/images/${image.fileName}` }));
+    const { presignedUrl } = this.deps;
+    const handed = presignedUrl ? await Promise.all(images.map(async (image) => ({ ...image, url: await presignedUrl(image.fileName) }))) : images;
     trace.outputs = images.map((image, index) => ({
       index,
       base64Preview: result.outputs[index]!.base64Preview,
@@ -246,6 +253,6 @@ export class GenerationService {
       upstreamUrl: result.outputs[index]!.upstreamUrl,
     }));
     const inference = result.timings.inference;
-    return { images, seed: result.seed, inferenceSeconds: typeof inference === "number" ? inference : null, cacheHit };
+    return { images: handed, seed: result.seed, inferenceSeconds: typeof inference === "number" ? inference : null, cacheHit };
   }
 }

@@ -26,12 +26,19 @@ function sendJsonError(reply: FastifyReply, status: number, message: string): Fa
   return reply.code(status).header("content-type", "application/json; charset=utf-8").send({ error: message });
 }
 
-/** Kept outputs, by content hash, from whichever store: a name never changes meaning, so caches may keep it for good. */
-export function registerImageRoute(app: FastifyInstance, store: ImageStore, logger: Logger): void {
+/**
+ * Kept outputs, by content hash, from whichever store: a name never changes meaning, so caches may keep it
+ * for good. With `redirect` (IMAGE_URL_MODE=presigned) the route sends the client to a fresh presigned URL
+ * of the store instead, and that answer is not cached: the URL expires.
+ */
+export function registerImageRoute(app: FastifyInstance, store: ImageStore, logger: Logger, options: { redirect: boolean } = { redirect: false }): void {
   app.get<{ Params: { name: string } }>("/images/:name", async (request, reply) => {
     try {
       const found = await store.find(request.params.name);
       if (!found) return sendJsonError(reply, 404, "image not found");
+      if (options.redirect && store.presignedUrl) {
+        return reply.code(302).header("location", await store.presignedUrl(found.fileName)).header("cache-control", "no-store").send();
+      }
       reply
         .header("content-type", found.mimeType)
         .header("etag", found.etag)

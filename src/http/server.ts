@@ -123,7 +123,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       onRefused: logRefusal,
     });
     registerGetMutationRefusal(fastify, GRAPHQL_PATH, { onRefused: logRefusal });
-    registerImageRoute(fastify, services.store, logger);
+    registerImageRoute(fastify, services.store, logger, { redirect: config.imageUrls.mode === "presigned" });
     registerWebApp(fastify, { root: WEB_DIST_DIR });
     await registerPlayground(fastify, { enabled: config.playground ?? !config.production, graphqlPath: GRAPHQL_PATH });
     registerProbes(fastify, {

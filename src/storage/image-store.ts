@@ -44,6 +44,8 @@ export interface ImageStore {
   open(file: StoredFile, range?: ByteRange): Promise<Readable>;
   /** The whole image, for `dataUrl` (which the response must hold anyway). */
   read(fileName: string): Promise<Buffer | null>;
+  /** A URL of the store itself that fetches the image for a while, for stores that have one (S3). */
+  presignedUrl?(fileName: string): Promise<string>;
   /** Lets go of connections; at shutdown. */
   close(): void;
 }

@@ -11,6 +11,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { describeImageHead } from "../generation/image-processing.js";
 import { parseImageName, type ByteRange, type ImageStore, type StoredFile, type StreamedImage } from "./image-store.js";
@@ -26,6 +27,8 @@ export interface S3StoreOptions {
   prefix: string;
   /** Both or neither; neither lets the SDK's default chain find them (AWS_* variables, instance roles). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** How long a presigned URL works. */
+  urlExpirySeconds?: number;
 }
 
 /**
@@ -64,8 +67,10 @@ export class S3ImageStore implements ImageStore {
   private readonly bucket: string;
   private readonly prefix: string;
   private reason: string | undefined;
+  private readonly urlExpirySeconds: number;
 
   constructor(options: S3StoreOptions) {
+    this.urlExpirySeconds = options.urlExpirySeconds ?? 3600;
     this.bucket = options.bucket;
     this.prefix = options.prefix === "" || options.prefix.endsWith("/") ? options.prefix : `${options.prefix}/`;
     this.location = `s3://${this.bucket}/${this.prefix}images`;
@@ -242,6 +247,11 @@ export class S3ImageStore implements ImageStore {
       if (notFound(error)) return null;
       throw this.failure("read an image", error);
     }
+  }
+
+  /** Signed here, without a request: a fresh one costs nothing, so each answer and redirect gets its own. */
+  async presignedUrl(fileName: string): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(fileName) }), { expiresIn: this.urlExpirySeconds });
   }
 
   close(): void {
