@@ -94,6 +94,31 @@ describe("generateImages through the real HTTP server", () => {
     await traversal.arrayBuffer();
   });
 
+  it("the disk store serves one Range (206), a suffix range, 416 past the end, and the whole image when If-Range differs", async () => {
+    const { body } = await postJson<Payload>(h.graphqlUrl, GENERATE, { input: { model: "Qwen/Qwen-Image", prompt: "ranges on disk", seed: 43 } });
+    const image = body.data!.generateImages.images[0]!;
+    const whole = Buffer.from(await (await fetch(image.url)).arrayBuffer());
+    const part = await fetch(image.url, { headers: { range: "bytes=5-24" } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("content-range")).toBe(`bytes 5-24/${whole.length}`);
+    expect(part.headers.get("content-length")).toBe("20");
+    expect(part.headers.get("accept-ranges")).toBe("bytes");
+    expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(5, 25))).toBe(true);
+    const suffix = await fetch(image.url, { headers: { range: "bytes=-7" } });
+    expect(Buffer.from(await suffix.arrayBuffer()).equals(whole.subarray(whole.length - 7))).toBe(true);
+    const past = await fetch(image.url, { headers: { range: `bytes=${whole.length + 10}-` } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get("content-range")).toBe(`bytes */${whole.length}`);
+    await past.arrayBuffer();
+    const stale = await fetch(image.url, { headers: { range: "bytes=0-3", "if-range": '"another"' } });
+    expect(stale.status).toBe(200);
+    expect((await stale.arrayBuffer()).byteLength).toBe(whole.length);
+    // Several ranges are answered whole, as RFC 9110 allows.
+    const several = await fetch(image.url, { headers: { range: "bytes=0-1,4-5" } });
+    expect(several.status).toBe(200);
+    await several.arrayBuffer();
+  });
+
   it("dataUrl returns the kept image inline", async () => {
     const query = `mutation { generateImages(input: { model: "Qwen/Qwen-Image", prompt: "tiny", seed: 7 }) { images { url dataUrl } } }`;
     const { body } = await postJson<{ generateImages: { images: Array<{ url: string; dataUrl: string }> } }>(h.graphqlUrl, query);
