@@ -133,13 +133,17 @@ describe("images in S3-compatible storage (s3rver on loopback)", () => {
     }
   });
 
-  it("an output larger than one part goes up as a multipart upload, streamed, and comes back the same", async () => {
-    // 12 MiB of noise: three parts of 5 MiB, served by a loopback server the answer points at.
+  it.each([
+    ["with its length announced, as one streamed PutObject", true],
+    ["without a length (chunked), as a multipart upload of 5 MiB parts", false],
+  ])("a 12 MB output goes up %s, and comes back the same", async (_how, announced) => {
+    // Noise, served by a loopback server the answer points at, in 64 KiB writes.
     const big = await noisyPng(2000, 2000);
     expect(big.length).toBeGreaterThan(10 * 1024 * 1024);
     const origin: Server = createServer((_request, response) => {
-      response.writeHead(200, { "content-type": "image/png", "content-length": big.length });
-      response.end(big);
+      response.writeHead(200, { "content-type": "image/png", ...(announced ? { "content-length": big.length } : {}) });
+      for (let offset = 0; offset < big.length; offset += 65536) response.write(big.subarray(offset, offset + 65536));
+      response.end();
     });
     await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
     try {
@@ -165,6 +169,25 @@ describe("images in S3-compatible storage (s3rver on loopback)", () => {
       expect(answer.body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
     } finally {
       first.simulator.clearFaults();
+    }
+    expect(await objectKeys(s3, "images")).toEqual(before);
+  });
+
+  it("a download cut off halfway, while its bytes stream into the bucket, fails with the upstream's code and leaves nothing", async () => {
+    const before = await objectKeys(s3, "images");
+    const big = await noisyPng(1200, 1200);
+    const origin: Server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "image/png", "content-length": big.length });
+      response.write(big.subarray(0, big.length >> 1), () => setTimeout(() => response.destroy(), 50));
+    });
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    try {
+      first.simulator.addFault({ fault: { kind: "output-urls", urls: [`http://127.0.0.1:${(origin.address() as AddressInfo).port}/cut.png`] }, target: "generation", times: 1 });
+      const answer = await postJson<Payload>(first.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "cut" } });
+      expect(answer.body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
+    } finally {
+      first.simulator.clearFaults();
+      await new Promise((resolve) => origin.close(resolve));
     }
     expect(await objectKeys(s3, "images")).toEqual(before);
   });

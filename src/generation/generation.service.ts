@@ -16,7 +16,8 @@ import { readUpload, type IncomingFile } from "./upload-reader.js";
 export interface ImageGenerator {
   generate(fields: Record<string, string | number>, images: readonly WireInputImage[], trace: UpstreamTrace, apiKey?: string): Promise<GenerationResult>;
   /** `index` names the output in a refusal's message. */
-  downloadStream(url: string, index?: number): AsyncIterable<Buffer>;
+  /** Sets `size.bytes` when the answer announces its length, before the first chunk. */
+  downloadStream(url: string, index?: number, size?: { bytes?: number }): AsyncIterable<Buffer>;
 }
 
 export interface GenerationLimits {
@@ -218,7 +219,12 @@ export class GenerationService {
    * goes on writing (or leaves a temporary file behind) after the call has answered.
    */
   private async storeAll(urls: readonly string[]): Promise<StreamedImage[]> {
-    const settled = await Promise.allSettled(urls.map((url, i) => this.deps.store.putStream(this.deps.upstream.downloadStream(url, i))));
+    const settled = await Promise.allSettled(
+      urls.map((url, i) => {
+        const size: { bytes?: number } = {};
+        return this.deps.store.putStream(this.deps.upstream.downloadStream(url, i, size), size);
+      }),
+    );
     const failed = settled.find((outcome) => outcome.status === "rejected");
     if (failed) throw failed.reason;
     return settled.map((outcome) => (outcome as PromiseFulfilledResult<StreamedImage>).value);

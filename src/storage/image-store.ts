@@ -36,8 +36,11 @@ export interface ImageStore {
   readonly unavailableReason: string | undefined;
   /** Makes the store ready, and removes what an earlier run left half-written before `startedAt`; returns how many. */
   init(startedAt?: number): Promise<number>;
-  /** Stores the chunks as they come while hashing them; never holds the whole image. */
-  putStream(source: AsyncIterable<Buffer>): Promise<StreamedImage>;
+  /**
+   * Stores the chunks as they come while hashing them; never holds the whole image. `size.bytes`, when
+   * the source has set it by its first chunk, is the length it announced.
+   */
+  putStream(source: AsyncIterable<Buffer>, size?: { readonly bytes?: number }): Promise<StreamedImage>;
   /** Looks up a served name; anything that is not exactly `<sha256>.<ext>` is unknown (no path tricks). */
   find(fileName: string): Promise<StoredFile | null>;
   /** The bytes of a found image, or of one range of them. */

@@ -7,6 +7,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
@@ -37,7 +38,7 @@ export interface S3StoreOptions {
  */
 const HEAD_BYTES = 64 * 1024;
 
-/** Parts of 5 MiB (S3's least), two in flight: per image at most ~10 MiB is held while it uploads. */
+/** Without a known length: parts of 5 MiB (S3's least), two in flight, so ~10 MiB at most is held per image. */
 const PART_SIZE = 5 * 1024 * 1024;
 const QUEUE_SIZE = 2;
 
@@ -143,42 +144,58 @@ export class S3ImageStore implements ImageStore {
     return removed;
   }
 
-  async putStream(source: AsyncIterable<Buffer>): Promise<StreamedImage> {
+  async putStream(source: AsyncIterable<Buffer>, size: { readonly bytes?: number } = {}): Promise<StreamedImage> {
     if (this.reason) throw new GatewayError(ErrorCode.STORAGE_UNAVAILABLE, `the generated images could not be stored: ${this.reason}`);
     const temporary = `${this.prefix}tmp/${randomUUID()}`;
     const hash = createHash("sha256");
     const heads: Buffer[] = [];
     let headBytes = 0;
     let bytes = 0;
+    // The source's own failure (a download cut short) is the call's fault, whatever the SDK wraps it in.
+    let sourceError: unknown;
+    // A body that fails is not noticed by the SDK, which would wait for the rest forever: the request is cut.
+    const abort = new AbortController();
+    const iterator = source[Symbol.asyncIterator]();
+    // The first chunk comes after the answer's headers: by then the source has said how long it is.
+    const first = await iterator.next();
     async function* hashed(): AsyncGenerator<Buffer> {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        if (headBytes < HEAD_BYTES) {
-          const part = chunk.subarray(0, HEAD_BYTES - headBytes);
-          heads.push(Buffer.from(part));
-          headBytes += part.length;
+      let done = first.done === true;
+      try {
+        for (let next = first; !next.done; next = await iterator.next()) {
+          const chunk = next.value;
+          hash.update(chunk);
+          if (headBytes < HEAD_BYTES) {
+            const part = chunk.subarray(0, HEAD_BYTES - headBytes);
+            heads.push(Buffer.from(part));
+            headBytes += part.length;
+          }
+          bytes += chunk.length;
+          yield chunk;
         }
-        bytes += chunk.length;
-        yield chunk;
+        done = true;
+      } catch (error) {
+        done = true;
+        sourceError = error;
+        abort.abort(error);
+        throw error;
+      } finally {
+        // Ends the download when the upload gave up first.
+        if (!done) await iterator.return?.(undefined);
       }
     }
     const body = Readable.from(hashed());
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: temporary, Body: body },
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
+    // Its error is the source's, kept in sourceError and reported from there.
+    body.on("error", () => undefined);
     try {
       try {
-        await upload.done();
+        await this.upload(temporary, body, size.bytes, abort);
       } catch (error) {
-        // A failed download arrives here too: it is the call's fault, not the store's.
+        // Rethrown as it came: the download's GatewayError, or whatever else the source threw.
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- it is the source's own error, already thrown once
+        if (sourceError !== undefined) throw sourceError;
         if (error instanceof GatewayError) throw error;
         throw this.failure("store the generated images (the call ran at SiliconFlow and may have been billed)", error);
       } finally {
-        // Ends the download when the upload gave up first.
         body.destroy();
       }
       const storeStarted = performance.now();
@@ -192,6 +209,25 @@ export class S3ImageStore implements ImageStore {
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: temporary })).catch(() => undefined);
     }
+  }
+
+  /**
+   * With a known length one PutObject streams the body as it comes, holding nothing. Without one, S3
+   * needs a multipart upload, whose parts (5 MiB at least) are gathered in memory before each is sent.
+   */
+  private async upload(key: string, body: Readable, length: number | undefined, abort: AbortController): Promise<void> {
+    if (length !== undefined) {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: length }), { abortSignal: abort.signal });
+      return;
+    }
+    await new Upload({
+      client: this.client,
+      abortController: abort,
+      params: { Bucket: this.bucket, Key: key, Body: body },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+    }).done();
   }
 
   /** Copies the temporary to its final key, unless the same picture is kept already (same hash, same bytes). */

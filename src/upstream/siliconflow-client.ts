@@ -194,7 +194,11 @@ export class SiliconFlowClient {
    * is tried again, twice; once bytes went out, a failure is final. The address policy is applied to the
    * URL, to every address a name resolves to when connecting, and to every redirect.
    */
-  async *downloadStream(url: string, index = 0): AsyncGenerator<Buffer> {
+  /**
+   * `size.bytes` is set to the response's Content-Length once it is known (before the first chunk), so a
+   * store that must announce the size up front (S3's PutObject) can stream without holding the image.
+   */
+  async *downloadStream(url: string, index = 0, size: { bytes?: number } = {}): AsyncGenerator<Buffer> {
     const limit = this.options.maxDownloadBytes ?? 64 * 1024 * 1024;
     const refusal = checkOutputUrl(url, this.outputs.allowed);
     if (refusal) throw refusedOutput(index, refusal);
@@ -213,6 +217,12 @@ export class SiliconFlowClient {
               },
             ],
           },
+        });
+        size.bytes = undefined;
+        stream.once("response", (response: { headers: Record<string, string | string[] | undefined> }) => {
+          const length = Number(response.headers["content-length"]);
+          // A compressed answer's length is not the image's.
+          if (Number.isSafeInteger(length) && length >= 0 && response.headers["content-encoding"] === undefined) size.bytes = length;
         });
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           received += chunk.length;
