@@ -18,8 +18,8 @@ async function main(): Promise<void> {
   const logger = createAppLogger({
     level: config.logLevel,
     pretty: !config.production && process.stdout.isTTY === true,
-    // The client tokens are secrets too: a request URL logged at debug may carry one.
-    secrets: [...(config.siliconflow.apiKey ? [config.siliconflow.apiKey] : []), ...config.auth.tokens],
+    // The client tokens and the S3 secret are secrets too: a request URL logged at debug may carry a token.
+    secrets: [...(config.siliconflow.apiKey ? [config.siliconflow.apiKey] : []), ...config.auth.tokens, ...(config.s3.secretAccessKey ? [config.s3.secretAccessKey] : [])],
   });
 
   let gateway;

@@ -275,7 +275,7 @@ function recorderFor(
           `call ${trace.callId} finished after its line was written (cut at shutdown, logged as SHUTDOWN_INTERRUPTED); it ended ${trace.status}, the line stays as written`,
         ),
     },
-    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(apiKey ? [apiKey] : []), ...config.auth.tokens] },
+    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(apiKey ? [apiKey] : []), ...config.auth.tokens, ...(config.s3.secretAccessKey ? [config.s3.secretAccessKey] : [])] },
     metrics,
   );
 }

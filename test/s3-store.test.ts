@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
 import { dataUrlBytes, noisyPng } from "./support/images.js";
@@ -25,8 +25,12 @@ async function fetchBytes(url: string, headers: Record<string, string> = {}): Pr
   return { response, bytes: Buffer.from(await response.arrayBuffer()) };
 }
 
+function clientOf(s3: RunningS3): S3Client {
+  return new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+}
+
 async function objectKeys(s3: RunningS3, bucket: string): Promise<string[]> {
-  const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const client = clientOf(s3);
   try {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
     return (listed.Contents ?? []).map((object) => object.Key!).sort();
@@ -190,6 +194,23 @@ describe("images in S3-compatible storage (s3rver on loopback)", () => {
       await new Promise((resolve) => origin.close(resolve));
     }
     expect(await objectKeys(s3, "images")).toEqual(before);
+  });
+
+  it("a start removes temporaries more than 10 minutes older than itself (a run killed mid-upload), and keeps fresh ones", async () => {
+    const client = clientOf(s3);
+    try {
+      await client.send(new PutObjectCommand({ Bucket: "images", Key: "left/tmp/0b7e3c1a-0000-4000-8000-000000000001", Body: "half an image" }));
+      const keys = async () => (await objectKeys(s3, "images")).filter((key) => key.startsWith("left/"));
+      // A start now: the temporary may be another replica's, between its upload and its copy.
+      await (await startHarness({ config: s3.settings("images", "left") })).close();
+      expect(await keys()).toEqual(["left/tmp/0b7e3c1a-0000-4000-8000-000000000001"]);
+      // A start 11 minutes later: it is an abandoned one.
+      const later = Date.now() + 11 * 60_000;
+      await (await startHarness({ config: s3.settings("images", "left"), now: () => later })).close();
+      expect(await keys()).toEqual([]);
+    } finally {
+      client.destroy();
+    }
   });
 
   it("IMAGE_URL_MODE=presigned hands out URLs of the store that fetch the same bytes, and the route redirects to a fresh one", async () => {

@@ -38,6 +38,9 @@ export interface S3StoreOptions {
  */
 const HEAD_BYTES = 64 * 1024;
 
+/** Far longer than any upload's completion takes to be copied to its final key. */
+const TEMPORARY_GRACE_MS = 10 * 60_000;
+
 /** Without a known length: parts of 5 MiB (S3's least), two in flight, so ~10 MiB at most is held per image. */
 const PART_SIZE = 5 * 1024 * 1024;
 const QUEUE_SIZE = 2;
@@ -124,15 +127,20 @@ export class S3ImageStore implements ImageStore {
     return this.removeTemporaries(startedAt);
   }
 
-  /** Temporaries older than this start are an earlier run's, killed mid-upload; newer ones may be another replica's. */
+  /**
+   * Removes temporaries an earlier run left, killed between an upload and its copy. Another replica's live
+   * temporary exists only for that moment (an object appears once its upload completes), so anything older
+   * than a grace period before this start is nobody's.
+   */
   private async removeTemporaries(startedAt: number): Promise<number> {
+    const before = startedAt - TEMPORARY_GRACE_MS;
     let removed = 0;
     let token: string | undefined;
     try {
       do {
         const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}tmp/`, ContinuationToken: token }));
         for (const object of page.Contents ?? []) {
-          if (!object.Key || !object.LastModified || object.LastModified.getTime() >= startedAt) continue;
+          if (!object.Key || !object.LastModified || object.LastModified.getTime() >= before) continue;
           await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
           removed++;
         }

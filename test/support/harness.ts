@@ -37,6 +37,8 @@ export interface HarnessOptions {
   appLog?: { write(line: string): void };
   /** Where the gateway may fetch outputs from, instead of what the simulator's loopback address implies. */
   outputAddresses?: StartOptions["outputAddresses"];
+  /** The gateway's clock for timestamps (and its start), instead of Date.now. */
+  now?: () => number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -62,7 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = options.appLog
     ? createAppLogger({ level: "debug", destination: options.appLog, secrets: [TEST_API_KEY] })
     : createAppLogger({ level: "silent" });
-  const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {}, outputAddresses: options.outputAddresses });
+  const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {}, outputAddresses: options.outputAddresses, now: options.now });
   // The configuration may have put the folders elsewhere (a test's own small disk).
   const logFile = path.join(config.logDir, "image_generation.log");
   return {
