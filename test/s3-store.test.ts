@@ -242,3 +242,23 @@ describe("images in S3-compatible storage (s3rver on loopback)", () => {
     }
   });
 });
+
+describe("the S3 store going away after start", () => {
+  it("/images answers 503 with Retry-After, not 404 or a crash, and says why in the application log", async () => {
+    const s3 = await startS3(["gone"]);
+    const appLog: string[] = [];
+    const h = await startHarness({ config: s3.settings("gone"), appLog: { write: (line) => void appLog.push(line) } });
+    try {
+      const answer = await postJson<Payload>(h.graphqlUrl, GENERATE, { input: { model: "Kwai-Kolors/Kolors", prompt: "soon unreachable" } });
+      const url = answer.body.data!.generateImages.images[0]!.url;
+      await s3.close();
+      const response = await fetch(url);
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("5");
+      expect(((await response.json()) as { error: string }).error).toMatch(/image store is unavailable/);
+      expect(appLog.join("")).toMatch(/the image store \(bucket gone\) could not look up an image/);
+    } finally {
+      await h.close();
+    }
+  });
+});
