@@ -8,23 +8,8 @@ import { parseConfig } from "../../src/config/load-config.js";
 const DEPLOY = path.resolve(import.meta.dirname, "../../deploy");
 const K8S = path.join(DEPLOY, "k8s");
 
-/**
- * The settings of the replicated image store and the shared state, by the names the replicas issue fixes;
- * they join `environmentKeys` with those features. GATEWAY_CONFIG and NODE_ENV are read before the schema.
- */
-const REPLICA_NAMES = [
-  "IMAGE_STORE",
-  "S3_BUCKET",
-  "S3_ENDPOINT",
-  "S3_REGION",
-  "S3_PREFIX",
-  "S3_FORCE_PATH_STYLE",
-  "S3_ACCESS_KEY_ID",
-  "S3_SECRET_ACCESS_KEY",
-  "REDIS_URL",
-  "REPLICA_ID",
-];
-const KNOWN_NAMES = new Set([...environmentKeys.map(([name]) => name), ...REPLICA_NAMES, "GATEWAY_CONFIG", "NODE_ENV"]);
+// GATEWAY_CONFIG and NODE_ENV are read before the schema; every other name must be one the schema reads.
+const KNOWN_NAMES = new Set([...environmentKeys.map(([name]) => name), "GATEWAY_CONFIG", "NODE_ENV"]);
 const SCHEMA_NAMES = new Set(environmentKeys.map(([name]) => name));
 
 /** A YAML file's documents, failing on any syntax error; merge keys (`<<`) as Docker Compose reads them. */
@@ -35,7 +20,7 @@ function documents(file: string): Array<Record<string, unknown>> {
   return list.map((doc) => doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>);
 }
 
-/** Only the schema's names, for parseConfig: the replica names are not its business yet. */
+/** Only the schema's names, for parseConfig: GATEWAY_CONFIG and NODE_ENV are read before it. */
 function schemaEnv(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([name]) => SCHEMA_NAMES.has(name)));
 }
