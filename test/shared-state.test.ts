@@ -4,7 +4,8 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
-import { freePort, redisAvailable, startRedis, type TestRedis } from "./support/redis.js";
+import { freePort } from "./support/loopback.js";
+import { redisAvailable, startRedis, type TestRedis } from "./support/redis.js";
 import { waitFor } from "./support/wait.js";
 
 const GENERATE_CACHED = /* GraphQL */ `

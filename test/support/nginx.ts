@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "./loopback.js";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -20,15 +20,6 @@ export interface RunningNginx {
   /** The access log's lines so far, each `<upstream address> <status> <request>`. */
   accessLog(): Promise<string[]>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** The proxy configuration shipped for deployments: the tests run it, not a copy of it. */

@@ -1,23 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
+import { freePort } from "./loopback.js";
 import { waitFor } from "./wait.js";
 
 export const REDIS_SERVER = "/usr/bin/redis-server";
 export const redisAvailable = existsSync(REDIS_SERVER);
 if (!redisAvailable && process.env.REQUIRE_REDIS === "1") throw new Error("redis-server is required (REQUIRE_REDIS=1) but not installed");
-
-/** A loopback port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function accepts(port: number): Promise<true | undefined> {
   return new Promise((resolve) => {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { closeServers, freePort } from "../support/loopback.js";
 import { HealthService } from "../../src/upstream/health.service.js";
 import { SiliconFlowClient } from "../../src/upstream/siliconflow-client.js";
 
@@ -18,12 +19,9 @@ async function modelList(status: number | "hang", body = ""): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 }
 
+/** A port nothing listens on. */
 async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/v1`;
+  return `http://127.0.0.1:${await freePort()}/v1`;
 }
 
 /** The health service probing a real client, as the gateway wires it. */
@@ -32,17 +30,7 @@ function healthOf(baseUrl: string, probeTimeoutMs = 5_000): HealthService {
   return new HealthService({ cacheMs: 60_000, probe: async () => void (await upstream.listModelIds(probeTimeoutMs)) });
 }
 
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterEach(() => closeServers(servers));
 
 describe("health state of the upstream", () => {
   it("OK when the model list answers", async () => {

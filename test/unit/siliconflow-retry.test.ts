@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { closeServers, freePort } from "../support/loopback.js";
 import { ErrorCode, GatewayError } from "../../src/errors.js";
 import { SiliconFlowClient } from "../../src/upstream/siliconflow-client.js";
 import type { UpstreamTrace } from "../../src/upstream/siliconflow-client.js";
@@ -45,13 +46,9 @@ async function upstream(script: Scripted[]): Promise<Upstream> {
   };
 }
 
-/** A port nothing listens on: bind one, note it, close it. */
+/** A port nothing listens on. */
 async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/v1`;
+  return `http://127.0.0.1:${await freePort()}/v1`;
 }
 
 function client(baseUrl: string, sleeps: number[], options: { maxRetries?: number; timeoutMs?: number } = {}): SiliconFlowClient {
@@ -74,17 +71,7 @@ async function generate(target: SiliconFlowClient, trace: UpstreamTrace): Promis
   return target.generate({ model: "Kwai-Kolors/Kolors", prompt: "p" }, [], trace).catch((error: unknown) => error);
 }
 
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterEach(() => closeServers(servers));
 
 describe("SiliconFlow client retry policy", () => {
   it("sends again after a 503 (overloaded: it did not run), with exponential backoff and jitter", async () => {
