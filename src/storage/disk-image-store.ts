@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
@@ -6,8 +6,12 @@ import type { Readable } from "node:stream";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { describeImage } from "../generation/image-processing.js";
 import { parseImageName, type ByteRange, type ImageStore, type StoredFile, type StreamedImage } from "./image-store.js";
+import { ContentDigest } from "./content-digest.js";
 
 /** A file being written; renamed to its hash when complete. */
+/** Enough for a 100-character base64 preview in the call log. */
+const PREVIEW_HEAD_BYTES = 75;
+
 const TEMPORARY = /^\.[0-9a-f-]{36}\.tmp$/;
 
 /** Why a disk refuses a write, in words; these make the store, not the call, at fault. */
@@ -69,18 +73,14 @@ export class DiskImageStore implements ImageStore {
   /** Writes the chunks to disk as they come while hashing them; the type and size come from the file's header. */
   async putStream(source: AsyncIterable<Buffer>): Promise<StreamedImage> {
     const temporary = path.join(this.dir, `.${randomUUID()}.tmp`);
-    const hash = createHash("sha256");
-    let head = Buffer.alloc(0);
-    let bytes = 0;
+    const digest = new ContentDigest(PREVIEW_HEAD_BYTES);
     try {
       const file = await open(temporary, "wx", 0o600).catch((error: unknown) => {
         throw storageError(error);
       });
       try {
         for await (const chunk of source) {
-          hash.update(chunk);
-          if (head.length < 75) head = Buffer.concat([head, chunk.subarray(0, 75 - head.length)]);
-          bytes += chunk.length;
+          digest.take(chunk);
           await file.write(chunk).catch((error: unknown) => {
             throw storageError(error);
           });
@@ -90,13 +90,13 @@ export class DiskImageStore implements ImageStore {
       }
       const storeStarted = performance.now();
       const description = await describeImage(temporary);
-      const digest = hash.digest("hex");
-      const fileName = `${digest}.${description.extension}`;
+      const hash = digest.hex();
+      const fileName = `${hash}.${description.extension}`;
       await rename(temporary, path.join(this.dir, fileName)).catch((error: unknown) => {
         throw storageError(error);
       });
       const storeMs = performance.now() - storeStarted;
-      return { hash: digest, fileName, mimeType: description.mimeType, width: description.width, height: description.height, bytes, head, storeMs };
+      return { hash, fileName, mimeType: description.mimeType, width: description.width, height: description.height, bytes: digest.bytes, head: digest.head, storeMs };
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
       throw error;

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   CopyObjectCommand,
@@ -16,6 +16,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { describeImageHead } from "../generation/image-processing.js";
 import { parseImageName, type ByteRange, type ImageStore, type StoredFile, type StreamedImage } from "./image-store.js";
+import { ContentDigest } from "./content-digest.js";
 
 export interface S3StoreOptions {
   bucket: string;
@@ -155,10 +156,7 @@ export class S3ImageStore implements ImageStore {
   async putStream(source: AsyncIterable<Buffer>, size: { readonly bytes?: number } = {}): Promise<StreamedImage> {
     if (this.reason) throw new GatewayError(ErrorCode.STORAGE_UNAVAILABLE, `the generated images could not be stored: ${this.reason}`);
     const temporary = `${this.prefix}tmp/${randomUUID()}`;
-    const hash = createHash("sha256");
-    const heads: Buffer[] = [];
-    let headBytes = 0;
-    let bytes = 0;
+    const digest = new ContentDigest(HEAD_BYTES);
     // The source's own failure (a download cut short) is the call's fault, whatever the SDK wraps it in.
     let sourceError: unknown;
     // A body that fails is not noticed by the SDK, which would wait for the rest forever: the request is cut.
@@ -171,13 +169,7 @@ export class S3ImageStore implements ImageStore {
       try {
         for (let next = first; !next.done; next = await iterator.next()) {
           const chunk = next.value;
-          hash.update(chunk);
-          if (headBytes < HEAD_BYTES) {
-            const part = chunk.subarray(0, HEAD_BYTES - headBytes);
-            heads.push(Buffer.from(part));
-            headBytes += part.length;
-          }
-          bytes += chunk.length;
+          digest.take(chunk);
           yield chunk;
         }
         done = true;
@@ -207,13 +199,13 @@ export class S3ImageStore implements ImageStore {
         body.destroy();
       }
       const storeStarted = performance.now();
-      const head = Buffer.concat(heads);
-      const description = await describeImageHead(head, bytes <= head.length);
-      const digest = hash.digest("hex");
-      const fileName = `${digest}.${description.extension}`;
+      const head = digest.head;
+      const description = await describeImageHead(head, digest.bytes <= head.length);
+      const hash = digest.hex();
+      const fileName = `${hash}.${description.extension}`;
       await this.publish(temporary, fileName, description.mimeType);
       const storeMs = performance.now() - storeStarted;
-      return { hash: digest, fileName, mimeType: description.mimeType, width: description.width, height: description.height, bytes, head, storeMs };
+      return { hash, fileName, mimeType: description.mimeType, width: description.width, height: description.height, bytes: digest.bytes, head, storeMs };
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: temporary })).catch(() => undefined);
     }
