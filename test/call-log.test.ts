@@ -52,7 +52,7 @@ describe("the replica that wrote a line", () => {
       expect(refused.body.errors?.[0]?.extensions?.code).toBeDefined();
       const lines = await h.logLines();
       expect(lines).toHaveLength(2);
-      expect(lines.find((l) => l.call_id === body.data!.generateImages.callId)).toMatchObject({ status: "success", replica: "replica-b" });
+      expect(lines.find((l) => l.call_id === body.data!.generateImages.callId)).toMatchObject({ status: "success", replica: "replica-b", api: "graphql", job_id: null });
       expect(lines.find((l) => l.status === "failed")).toMatchObject({ replica: "replica-b" });
       for (const line of lines) expectDocumented(line);
     } finally {

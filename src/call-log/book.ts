@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { asGatewayError } from "../errors.js";
 import { maskApiKey } from "../observability/mask.js";
-import { finishCall, newCallTrace, type CallFailure, type CallTrace, type Provider } from "./call-trace.js";
+import { Api, finishCall, newCallTrace, type CallFailure, type CallTrace, type Provider } from "./call-trace.js";
 
 /**
  * The calls of one request, from the moment each opens to the line it gets. Every way a call can end goes
@@ -17,10 +17,11 @@ export class CallBook {
     private readonly now: () => number = Date.now,
     /** Told of each call as it opens, so that calls under way are known beyond their request. */
     private readonly onOpen?: (trace: CallTrace) => void,
+    private readonly api: Api = Api.GRAPHQL,
   ) {}
 
   private open(responseKey: string | undefined, apiKey: string | undefined): CallTrace {
-    const trace = newCallTrace({ callId: randomUUID(), startedAt: this.now(), apiKeyMasked: maskApiKey(apiKey), provider: this.provider });
+    const trace = newCallTrace({ callId: randomUUID(), startedAt: this.now(), apiKeyMasked: maskApiKey(apiKey), provider: this.provider, api: this.api });
     trace.responseKey = responseKey;
     this.traces.push(trace);
     this.onOpen?.(trace);

@@ -6,6 +6,10 @@ export const Provider = { SILICONFLOW: "SILICONFLOW", SIMULATOR: "SIMULATOR" } a
 export type Provider = (typeof Provider)[keyof typeof Provider];
 export type Phase = "upload" | "preprocess" | "queue" | "upstream" | "download" | "store";
 
+/** Which face of the gateway a call came through; every face runs the same pipeline and writes the same line. */
+export const Api = { GRAPHQL: "graphql", OPENAI: "openai", REST: "rest" } as const;
+export type Api = (typeof Api)[keyof typeof Api];
+
 export interface ImageTrace {
   index: number;
   /** First 100 characters of the base64 of the bytes as sent upstream (inputs) or received (outputs). */
@@ -46,6 +50,9 @@ export interface CallTrace {
   cacheHit: boolean;
   /** Where in the operation the call sits (alias or field name), to match it with its result. */
   responseKey?: string;
+  api: Api;
+  /** The generation job the call runs for; absent for a call answered in its own request. */
+  jobId?: string;
 }
 
 export interface CallFailure {
@@ -76,9 +83,10 @@ export function cutCall(trace: CallTrace, failure: CallFailure): void {
   trace.error = { code: failure.code, message: failure.message, cause: failure.cause };
 }
 
-export function newCallTrace(init: Pick<CallTrace, "callId" | "startedAt" | "apiKeyMasked" | "provider">): CallTrace {
+export function newCallTrace(init: Pick<CallTrace, "callId" | "startedAt" | "apiKeyMasked" | "provider"> & { api?: Api }): CallTrace {
   return {
     ...init,
+    api: init.api ?? Api.GRAPHQL,
     params: null,
     inputs: [],
     outputs: [],

@@ -91,5 +91,7 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta, policy: Cli
     gateway_version: meta.gatewayVersion,
     cache_hit: trace.cacheHit,
     replica: meta.replica,
+    api: trace.api,
+    job_id: trace.jobId ?? null,
   };
 }

@@ -105,6 +105,10 @@ export interface CallLogRecord {
   cache_hit?: boolean;
   /** The replica that wrote the line (REPLICA_ID, else the hostname). */
   replica?: string;
+  /** Which face the call came through: `graphql`, `openai` (the OpenAI Images API) or `rest` (`/generate-images`). */
+  api?: string;
+  /** The generation job the call ran for (`submitGeneration`), else `null`. */
+  job_id?: string | null;
 }
 
 /**
