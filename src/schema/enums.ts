@@ -3,6 +3,7 @@ import { Provider } from "../call-log/call-trace.js";
 import { HealthStatus } from "../upstream/health.service.js";
 import { GuidanceParameter, ModelKind } from "../models/model-capabilities.js";
 import { ModelSource } from "../models/model-registry.js";
+import { JobStatus } from "../jobs/job.js";
 
 // The domain's own const objects, registered as the schema's enums: one definition of each value set, and
 // resolvers hand domain values through without mapping them.
@@ -24,4 +25,9 @@ registerEnumType(HealthStatus, {
   description: "OK: generations can run. DEGRADED: SiliconFlow answers, but with errors. DOWN: it cannot be reached or refuses the key, or the gateway is stopping.",
 });
 
-export { GuidanceParameter, HealthStatus, ModelKind, ModelSource, Provider };
+registerEnumType(JobStatus, {
+  name: "GenerationJobStatus",
+  description: "QUEUED until a worker takes the job, RUNNING while it runs; SUCCEEDED, FAILED and CANCELLED are final.",
+});
+
+export { GuidanceParameter, HealthStatus, JobStatus, ModelKind, ModelSource, Provider };

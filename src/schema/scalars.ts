@@ -5,3 +5,5 @@ import { GraphQLUpload } from "graphql-upload-minimal";
 export const SafeInt = SafeIntResolver;
 /** The multipart request spec's file scalar. */
 export const Upload = GraphQLUpload;
+/** ISO 8601 instants (job times), named `DateTime` as the job contract spells it. */
+export { DateTimeResolver as DateTime } from "graphql-scalars";
