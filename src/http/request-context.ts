@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GatewayConfig } from "../config/config.schema.js";
 import { CallBook } from "../call-log/book.js";
 import type { GatewayContext } from "../context.js";
-import type { CallSink } from "../call-log/recorder.js";
+import type { CallSink, RequestMeta } from "../call-log/recorder.js";
 import { AccessTokens } from "../limits/access.js";
 import { ByteBudget } from "../limits/byte-budget.js";
-import type { Provider } from "../call-log/call-trace.js";
+import { Api, type Provider } from "../call-log/call-trace.js";
 import type { Caller } from "../generation/generation.service.js";
 
 export interface RequestContextOptions {
@@ -16,6 +16,15 @@ export interface RequestContextOptions {
   recorder: CallSink;
   now: () => number;
   monotonicMs: () => number;
+}
+
+/** What a REST route needs to run its calls through the pipeline and have their lines written. */
+export interface FaceCalls {
+  calls: CallBook;
+  caller: Caller;
+  publicBaseUrl: string;
+  /** Writes the lines of the calls run so far; call it before the answer is sent. */
+  record(): void;
 }
 
 declare module "fastify" {
@@ -80,7 +89,7 @@ export class RequestContexts {
     return configured ? configured.replace(/\/+$/, "") : `${request.protocol}://${request.host}`;
   }
 
-  contextFor(request: FastifyRequest): GatewayContext {
+  contextFor(request: FastifyRequest, api: Api = Api.GRAPHQL): GatewayContext {
     const arrival = this.arrivalOf(request);
     const { provider, apiKey, now, recorder } = this.options;
     const operationName = (request.body as { operationName?: unknown } | undefined)?.operationName;
@@ -98,9 +107,35 @@ export class RequestContexts {
       receivedAtMono: arrival.mono,
       publicBaseUrl: this.publicBaseUrl(request),
       clientIp: request.ip,
-      calls: new CallBook(provider, apiKey, now, (trace) => recorder.begin(trace, meta)),
+      calls: new CallBook(provider, apiKey, now, (trace) => recorder.begin(trace, meta), api),
       caller,
       inlineBytes: new ByteBudget(this.options.config.limits.maxInlineBytesPerResponse),
+    };
+  }
+
+  /**
+   * The calls of a request that came through a REST face: the caller and where URLs point, as for GraphQL,
+   * a book whose calls name the face, and `record`, which writes their lines (once, before the answer
+   * leaves, as the call-log plugin does for GraphQL).
+   */
+  callsFor(request: FastifyRequest, api: Api): FaceCalls {
+    const context = this.contextFor(request, api);
+    const meta: RequestMeta = {
+      receivedAtMono: context.receivedAtMono,
+      requestId: context.requestId,
+      operationName: null,
+      clientIp: context.clientIp,
+      clientKey: context.caller.clientKey,
+    };
+    return {
+      calls: context.calls,
+      caller: context.caller,
+      publicBaseUrl: context.publicBaseUrl,
+      record: () => {
+        if (context.calls.traces.length === 0) return;
+        this.options.recorder.record(context.calls.traces, meta);
+        context.calls.traces.length = 0;
+      },
     };
   }
 
@@ -112,10 +147,10 @@ export class RequestContexts {
     request: FastifyRequest,
     code: string,
     message: string,
-    calls: { responseKeys: readonly (string | undefined)[]; operationName?: string | null } = { responseKeys: [undefined] },
+    calls: { responseKeys: readonly (string | undefined)[]; operationName?: string | null; api?: Api } = { responseKeys: [undefined] },
   ): void {
     if (calls.responseKeys.length === 0) return;
-    const book = new CallBook(this.options.provider, this.options.apiKey, this.options.now);
+    const book = new CallBook(this.options.provider, this.options.apiKey, this.options.now, undefined, calls.api);
     for (const key of calls.responseKeys) book.refuse(key, { code, message });
     const operationName = calls.operationName ?? request.headers["x-apollo-operation-name"];
     this.options.recorder.record(book.traces, {
