@@ -47,10 +47,12 @@ export interface RefusalGuardOptions {
   clientKeyOf: (request: FastifyRequest) => string;
   /** Writes the refused call's line, as every refusal before Apollo does. */
   onRefused: (request: FastifyRequest, code: string, message: string) => void;
+  /** How the route's face answers the refusal; GraphQL JSON unless a REST face gives its own shape. */
+  answer?: (reply: FastifyReply, status: number, code: string, message: string, extra: { retryAfterSeconds: number }) => FastifyReply;
 }
 
 /**
- * A client past its refusal budget has every POST to the GraphQL route refused with 429 and Retry-After,
+ * A client past its refusal budget has every POST to the route (GraphQL's, or a REST face's) refused with 429 and Retry-After,
  * before Apollo runs and before a multipart body is parsed. Its line is one small record with no prompt:
  * refusing costs the log little, however large the request. Registered before the multipart parser.
  */
@@ -64,6 +66,6 @@ export function registerRefusalGuard(app: FastifyInstance, options: RefusalGuard
     if (retryAfterSeconds === undefined) return done();
     options.onRefused(request, ErrorCode.RATE_LIMITED, message);
     void reply.header("retry-after", String(retryAfterSeconds));
-    void replyWithGraphQLError(reply, 429, ErrorCode.RATE_LIMITED, message, { retryAfterSeconds });
+    void (options.answer ?? replyWithGraphQLError)(reply, 429, ErrorCode.RATE_LIMITED, message, { retryAfterSeconds });
   });
 }
