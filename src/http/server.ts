@@ -26,6 +26,7 @@ import { registerProbes } from "./probes.js";
 import { countRefusals, registerRefusalGuard } from "./refusal-guard.js";
 import { RequestContexts } from "./request-context.js";
 import { registerRequestLog } from "./request-log.js";
+import { GenerateImagesRoute } from "./rest/generate-images.route.js";
 import { registerWebApp, WEB_DIST_DIR } from "./web-app.js";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -113,13 +114,33 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
   try {
     const contexts = new RequestContexts({ config, provider: services.provider, apiKey: services.apiKey, recorder: calls, now, monotonicMs });
     const logRefusal = contexts.logRefusal.bind(contexts);
+    const maxRequestBytes = config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000;
     contexts.track(fastify);
-    registerBodyTimeouts(fastify, { idleMs: config.limits.bodyIdleTimeoutMs, totalMs: config.limits.bodyTimeoutMs, path: GRAPHQL_PATH, onRefused: logRefusal });
+    const generateImages = new GenerateImagesRoute({
+      generation: services.generation,
+      contexts,
+      refusals: services.refusals,
+      monotonicMs,
+      limits: {
+        maxFileBytes: config.uploads.maxBytes,
+        maxFiles: config.uploads.maxFiles,
+        maxFieldBytes: 1_000_000,
+        maxFields: 50,
+        maxRequestBytes,
+      },
+    });
+    registerBodyTimeouts(fastify, {
+      idleMs: config.limits.bodyIdleTimeoutMs,
+      totalMs: config.limits.bodyTimeoutMs,
+      path: GRAPHQL_PATH,
+      onRefused: logRefusal,
+      faces: [generateImages.timeoutFace],
+    });
     registerRefusalGuard(fastify, { path: GRAPHQL_PATH, refusals: services.refusals, clientKeyOf: (request) => contexts.clientKeyOf(request), onRefused: logRefusal });
     registerMultipart(fastify, GRAPHQL_PATH, {
       maxFileBytes: config.uploads.maxBytes,
       maxFiles: config.uploads.maxFiles,
-      maxRequestBytes: config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000,
+      maxRequestBytes,
       onRefused: logRefusal,
     });
     registerGetMutationRefusal(fastify, GRAPHQL_PATH, { onRefused: logRefusal });
@@ -135,6 +156,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       store: services.store,
       metrics: config.metrics ? services.metrics : undefined,
     });
+    await generateImages.register(fastify);
     await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });
   } catch (error) {
     // Started, so stopped: a server that failed to build leaves nothing running.

@@ -1,0 +1,157 @@
+import multipart from "@fastify/multipart";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { Api } from "../../call-log/call-trace.js";
+import { asGatewayError, ErrorCode } from "../../errors.js";
+import type { GenerationService } from "../../generation/generation.service.js";
+import type { IncomingFile } from "../../generation/upload-reader.js";
+import type { RefusalLimits } from "../../limits/refusal-limits.js";
+import type { TimeoutFace } from "../body-timeouts.js";
+import { registerRefusalGuard } from "../refusal-guard.js";
+import type { RequestContexts } from "../request-context.js";
+import { FormRefusal, readForm, type FormLimits } from "./form-reader.js";
+import { generateImagesSchema, type GenerateImagesForm } from "./generate-images.schema.js";
+import { replyWithGatewayError, replyWithRestError, restErrorBody } from "./rest-error.js";
+
+export const GENERATE_IMAGES_PATH = "/generate-images";
+
+export interface GenerateImagesRouteOptions {
+  generation: GenerationService;
+  contexts: RequestContexts;
+  refusals: RefusalLimits;
+  monotonicMs: () => number;
+  limits: FormLimits & {
+    /** The whole request, checked against Content-Length before a byte is parsed. */
+    maxRequestBytes: number;
+  };
+}
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: { missingProperty?: string };
+}
+
+/** The first schema violation, named by the form field it concerns. */
+function validationRefusal(error: { validation?: unknown }): { field: string | null; message: string } {
+  const issue = (error.validation as AjvIssue[] | undefined)?.[0];
+  if (!issue) return { field: null, message: "The form is not valid" };
+  const field = issue.params.missingProperty ?? (issue.instancePath.split("/")[1] || null);
+  if (issue.keyword === "required") return { field, message: `${field} is required` };
+  return { field, message: `${field ?? "the form"} ${issue.message ?? "is not valid"}` };
+}
+
+/**
+ * `POST /generate-images`, the original design's REST API: a multipart form in, the images, the seed and
+ * the timings out, in snake_case. It runs in a plugin scope of its own, so that its multipart parser
+ * (@fastify/multipart) and its error shape leave the GraphQL route's untouched.
+ *
+ * Thin: the form is read, the call is run by the same GenerationService as GraphQL's, through a CallBook
+ * whose calls say `api: "rest"`, and the outcome or the GatewayError is mapped. Every answer (the
+ * transport's refusals, a schema violation, the service's refusals and failures, a body cut for stalling)
+ * has its call's line, one, written before the answer leaves.
+ */
+export class GenerateImagesRoute {
+  /** Requests whose refusal has its line: a body cut for stalling also fails the form being read. */
+  private readonly refused = new WeakSet<FastifyRequest>();
+  private readonly forms = new WeakMap<FastifyRequest, IncomingFile[]>();
+
+  constructor(private readonly options: GenerateImagesRouteOptions) {}
+
+  /** How the body timeouts cut this route's requests: its line, and its error shape. */
+  readonly timeoutFace: TimeoutFace = {
+    path: GENERATE_IMAGES_PATH,
+    onRefused: (request, code, message) => this.logRefusal(request, code, message),
+    errorBody: (code, message) => restErrorBody(code, message),
+  };
+
+  private logRefusal(request: FastifyRequest, code: string, message: string): void {
+    if (this.refused.has(request)) return;
+    this.refused.add(request);
+    this.options.contexts.logRefusal(request, code, message, { responseKeys: [undefined], api: Api.REST });
+  }
+
+  private refuse(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, field: string | null = null): FastifyReply {
+    this.logRefusal(request, code, message);
+    return replyWithRestError(reply, status, code, message, { field });
+  }
+
+  async register(app: FastifyInstance): Promise<void> {
+    const { contexts, limits } = this.options;
+    await app.register(async (scope) => {
+      // The GraphQL route's no-op parser is inherited; this route's form is read by @fastify/multipart instead.
+      scope.removeContentTypeParser("multipart/form-data");
+      await scope.register(multipart, { throwFileSizeLimit: false });
+
+      scope.setErrorHandler((error: FastifyError, request, reply) => {
+        if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.statusCode === 415) {
+          return this.refuse(request, reply, 415, ErrorCode.BAD_USER_INPUT, "Send the form as multipart/form-data");
+        }
+        if (error.statusCode === 413) return this.refuse(request, reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large");
+        if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+          return this.refuse(request, reply, 400, ErrorCode.BAD_USER_INPUT, "The request is malformed");
+        }
+        request.log.error({ err: error }, "unhandled error on the REST face");
+        return this.refuse(request, reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "internal server error");
+      });
+
+      registerRefusalGuard(scope, {
+        path: GENERATE_IMAGES_PATH,
+        refusals: this.options.refusals,
+        clientKeyOf: (request) => contexts.clientKeyOf(request),
+        onRefused: (request, code, message) => this.logRefusal(request, code, message),
+        answer: (reply, status, code, message, extra) => replyWithRestError(reply, status, code, message, extra),
+      });
+
+      scope.addHook("preValidation", async (request, reply) => {
+        if (request.routeOptions.url !== GENERATE_IMAGES_PATH || reply.sent) return;
+        if (!request.isMultipart()) return this.refuse(request, reply, 415, ErrorCode.BAD_USER_INPUT, "Send the form as multipart/form-data");
+        const declared = Number(request.headers["content-length"]);
+        if (Number.isFinite(declared) && declared > limits.maxRequestBytes) {
+          return this.refuse(request, reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, `The request is larger than the ${limits.maxRequestBytes}-byte limit`);
+        }
+        try {
+          const form = await readForm(request, limits);
+          request.body = form.fields;
+          this.forms.set(request, form.images);
+        } catch (error) {
+          if (!(error instanceof FormRefusal)) throw error;
+          return this.refuse(request, reply, error.status, error.code, error.message, error.field);
+        }
+      });
+
+      scope.post(GENERATE_IMAGES_PATH, { schema: generateImagesSchema, attachValidation: true }, (request, reply) => this.handle(request, reply));
+    });
+  }
+
+  private async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (request.validationError) {
+      const { field, message } = validationRefusal(request.validationError);
+      return this.refuse(request, reply, 400, ErrorCode.BAD_USER_INPUT, message, field);
+    }
+    const { generation, contexts, monotonicMs } = this.options;
+    const started = monotonicMs();
+    const { cache, model, prompt, negative_prompt, image_size, batch_size, seed, num_inference_steps, guidance_scale, cfg } = request.body as GenerateImagesForm;
+    const params = { model, prompt, negativePrompt: negative_prompt, imageSize: image_size, batchSize: batch_size, seed, numInferenceSteps: num_inference_steps, guidanceScale: guidance_scale, cfg };
+    const uploads = (this.forms.get(request) ?? []).map((file) => Promise.resolve(file));
+    const face = contexts.callsFor(request, Api.REST);
+    try {
+      const { trace, outcome } = await face.calls.run(undefined, face.caller.apiKey, (call) =>
+        generation.generate({ params, uploads, publicBaseUrl: face.publicBaseUrl, caller: face.caller, useCache: cache !== false }, call),
+      );
+      face.record();
+      return reply.send({
+        call_id: trace.callId,
+        model,
+        provider: trace.provider,
+        images: outcome.images.map((image) => ({ index: image.index, url: image.url, width: image.width, height: image.height, type: image.mimeType, size: image.bytes })),
+        seed: outcome.seed,
+        timings: { inference: outcome.inferenceSeconds, total_ms: Math.round((monotonicMs() - started) * 1000) / 1000 },
+        cache_hit: outcome.cacheHit,
+      });
+    } catch (error) {
+      face.record();
+      return replyWithGatewayError(reply, asGatewayError(error));
+    }
+  }
+}
