@@ -3,7 +3,7 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import fastifyApollo from "@as-integrations/fastify";
 import cors from "@fastify/cors";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { callLogPlugin } from "../call-log/call-log.plugin.js";
 import type { GatewayContext } from "../context.js";
 import { noStorePlugin } from "../plugins/no-store.plugin.js";
@@ -15,6 +15,7 @@ import { ModelResolver } from "../resolvers/model.resolver.js";
 import { buildGatewaySchema, type ResolverClass, type ResolverInstances } from "../schema/build-schema.js";
 import { formatError } from "../schema/errors.js";
 import type { GatewayServices } from "../services.js";
+import { AccessTokens } from "../limits/access.js";
 import { registerBodyTimeouts, requestTimeoutOptions } from "./body-timeouts.js";
 import { capConnectionsPerAddress } from "./connection-cap.js";
 import { registerErrorHandlers } from "./error-handler.js";
@@ -27,11 +28,19 @@ import { countRefusals, registerRefusalGuard } from "./refusal-guard.js";
 import { RequestContexts } from "./request-context.js";
 import { registerRequestLog } from "./request-log.js";
 import { GenerateImagesRoute } from "./rest/generate-images.route.js";
+import { HealthModels } from "./rest/health-models.js";
 import { registerWebApp, WEB_DIST_DIR } from "./web-app.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/** Protected queries hide the model list from `/health` too, for a request without a client token. */
+function modelsVisibility(auth: { tokens: readonly string[]; protectQueries: boolean }): ((request: FastifyRequest) => boolean) | undefined {
+  if (!auth.protectQueries || auth.tokens.length === 0) return undefined;
+  const tokens = new AccessTokens(auth.tokens);
+  return (request) => tokens.match(request.headers.authorization) >= 0;
+}
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -155,6 +164,8 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       callLog: services.callLog,
       store: services.store,
       metrics: config.metrics ? services.metrics : undefined,
+      models: new HealthModels(services.registry),
+      showsModels: modelsVisibility(config.auth),
     });
     await generateImages.register(fastify);
     await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });
