@@ -122,6 +122,17 @@ describe("POST /generate-images, the original REST API, through the real HTTP se
     expect(h.simulator.received.length).toBe(before + 1);
   });
 
+  it("its calls feed the same metrics as GraphQL's", async () => {
+    const count = async (): Promise<number> => {
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      const found = /^siliconflow_gateway_generations_total\{model="Tongyi-MAI\/Z-Image-Turbo",status="success"\} (\d+)$/m.exec(text);
+      return found ? Number(found[1]) : 0;
+    };
+    const before = await count();
+    expect((await post<RestAnswer>(h, form({ model: "Tongyi-MAI/Z-Image-Turbo", prompt: "a kite" }))).status).toBe(200);
+    expect(await count()).toBe(before + 1);
+  });
+
   it("edit with one image: it reaches SiliconFlow as `image`, untouched", async () => {
     const upload = await solidPng(320, 240, "#3366ff");
     const before = h.simulator.received.length;
