@@ -74,7 +74,8 @@ export class RequestContexts {
     return this.callerOf(request).clientKey;
   }
 
-  private callerOf(request: FastifyRequest): Caller {
+  /** Who is calling: the token matched (if any), what limits count by, the caller's own key. */
+  callerOf(request: FastifyRequest): Caller {
     const token = this.tokens.match(request.headers.authorization);
     const ownKey = request.headers["x-siliconflow-api-key"];
     return {
@@ -89,10 +90,10 @@ export class RequestContexts {
     return configured ? configured.replace(/\/+$/, "") : `${request.protocol}://${request.host}`;
   }
 
-  contextFor(request: FastifyRequest, api: Api = Api.GRAPHQL): GatewayContext {
+  /** `operationName` is a REST face's own name for the call; GraphQL's comes from the body. */
+  contextFor(request: FastifyRequest, api: Api = Api.GRAPHQL, operationName: unknown = (request.body as { operationName?: unknown } | undefined)?.operationName): GatewayContext {
     const arrival = this.arrivalOf(request);
     const { provider, apiKey, now, recorder } = this.options;
-    const operationName = (request.body as { operationName?: unknown } | undefined)?.operationName;
     const caller = this.callerOf(request);
     const meta = {
       receivedAtMono: arrival.mono,
@@ -114,28 +115,34 @@ export class RequestContexts {
   }
 
   /**
+   * Writes the lines of a REST face's calls before its response leaves, as the call-log plugin does for
+   * GraphQL: what the book holds is recorded once, and the book is emptied.
+   */
+  record(context: GatewayContext, operationName: string | null): void {
+    const { calls } = context;
+    if (calls.traces.length === 0) return;
+    this.options.recorder.record(calls.traces, {
+      receivedAtMono: context.receivedAtMono,
+      requestId: context.requestId,
+      operationName,
+      clientIp: context.clientIp,
+      clientKey: context.caller.clientKey,
+    });
+    calls.traces.length = 0;
+  }
+
+  /**
    * The calls of a request that came through a REST face: the caller and where URLs point, as for GraphQL,
    * a book whose calls name the face, and `record`, which writes their lines (once, before the answer
    * leaves, as the call-log plugin does for GraphQL).
    */
   callsFor(request: FastifyRequest, api: Api): FaceCalls {
-    const context = this.contextFor(request, api);
-    const meta: RequestMeta = {
-      receivedAtMono: context.receivedAtMono,
-      requestId: context.requestId,
-      operationName: null,
-      clientIp: context.clientIp,
-      clientKey: context.caller.clientKey,
-    };
+    const context = this.contextFor(request, api, null);
     return {
       calls: context.calls,
       caller: context.caller,
       publicBaseUrl: context.publicBaseUrl,
-      record: () => {
-        if (context.calls.traces.length === 0) return;
-        this.options.recorder.record(context.calls.traces, meta);
-        context.calls.traces.length = 0;
-      },
+      record: () => this.record(context, null),
     };
   }
 

@@ -22,6 +22,7 @@ import { registerErrorHandlers } from "./error-handler.js";
 import { registerGetMutationRefusal } from "./get-mutation.js";
 import { registerImageRoute } from "./images.route.js";
 import { registerMultipart } from "./multipart.js";
+import { registerOpenAIFace } from "./openai/openai-face.js";
 import { registerPlayground } from "./playground.js";
 import { registerProbes } from "./probes.js";
 import { countRefusals, registerRefusalGuard } from "./refusal-guard.js";
@@ -168,6 +169,19 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       showsModels: modelsVisibility(config.auth),
     });
     await generateImages.register(fastify);
+    await registerOpenAIFace(fastify, {
+      generation: services.generation,
+      registry: services.registry,
+      store: services.store,
+      contexts,
+      refusals: services.refusals,
+      logger,
+      uploads: { maxBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles },
+      protectModels: config.auth.protectQueries && config.auth.tokens.length > 0,
+      startedAt: services.startedAt,
+      now,
+      monotonicMs,
+    });
     await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });
   } catch (error) {
     // Started, so stopped: a server that failed to build leaves nothing running.

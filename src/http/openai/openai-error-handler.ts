@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import { ErrorCode } from "../../errors.js";
+import { MESSAGE_MAX_CHARS, truncateText } from "../../observability/truncate.js";
+import { replyWithOpenAIError, type OpenAIFailure } from "./openai-error.js";
+
+/** One entry of Fastify's schema validation error (Ajv's). */
+interface ValidationEntry {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: { missingProperty?: string; additionalProperty?: string };
+}
+
+const TOO_LARGE = new Set(["FST_ERR_CTP_BODY_TOO_LARGE", "FST_REQ_FILE_TOO_LARGE", "FST_FILES_LIMIT", "FST_PARTS_LIMIT", "FST_FIELDS_LIMIT"]);
+
+/** The field a schema refusal is about: Ajv points at it, or names it as missing. */
+function paramOfValidation(entry: ValidationEntry): string | null {
+  if (entry.params?.missingProperty) return entry.params.missingProperty;
+  if (entry.params?.additionalProperty) return entry.params.additionalProperty;
+  const path = (entry.instancePath ?? "").replace(/^\//, "").split("/")[0];
+  return path ? path.replace(/~1/g, "/").replace(/~0/g, "~") : null;
+}
+
+/** A refusal Fastify made before the route ran (schema, body parser, upload limits), in OpenAI's terms. */
+export function failureOfFastifyError(error: FastifyError): OpenAIFailure {
+  const validation = (error as FastifyError & { validation?: ValidationEntry[] }).validation;
+  if (validation && validation.length > 0) {
+    const entry = validation[0]!;
+    const param = paramOfValidation(entry);
+    const message = entry.keyword === "required" ? `${param} is required` : `${param ?? "the body"} ${entry.message ?? "is invalid"}`;
+    return { status: 400, code: ErrorCode.BAD_USER_INPUT, param, message: truncateText(message, MESSAGE_MAX_CHARS) };
+  }
+  const status = error.statusCode ?? 500;
+  if (TOO_LARGE.has(error.code) || status === 413) {
+    const upload = error.code === "FST_REQ_FILE_TOO_LARGE" || error.code === "FST_FILES_LIMIT";
+    const message =
+      error.code === "FST_REQ_FILE_TOO_LARGE"
+        ? "an image is larger than the upload limit"
+        : error.code === "FST_FILES_LIMIT"
+          ? "too many files in the request"
+          : "the request body is too large";
+    return { status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, param: upload ? "image" : null, message };
+  }
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || status === 415) {
+    return { status: 415, code: ErrorCode.BAD_USER_INPUT, param: null, message: "Send generations as application/json and edits as multipart/form-data" };
+  }
+  if (status >= 400 && status < 500) {
+    const message = error.code?.startsWith("FST_ERR_CTP") ? "the request body is not valid JSON" : "the request is malformed";
+    return { status: 400, code: ErrorCode.BAD_USER_INPUT, param: null, message };
+  }
+  return { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, param: null, message: "internal server error" };
+}
+
+export interface OpenAIErrorHandlerOptions {
+  logger: Logger;
+  /** A request whose call was refused here: its line is written (the route never ran, so nothing else writes it). */
+  onRefused: (request: FastifyRequest, code: string, message: string) => void;
+}
+
+/**
+ * Every error the face's scope meets before its routes run, answered in OpenAI's shape, never as a page
+ * or a stack; a refused image call still gets its failed line.
+ */
+export function registerOpenAIErrorHandler(scope: FastifyInstance, options: OpenAIErrorHandlerOptions): void {
+  scope.setErrorHandler((error: FastifyError, request, reply) => {
+    const failure = failureOfFastifyError(error);
+    if (failure.status >= 500) options.logger.error({ reqId: request.id, err: error }, "unhandled error");
+    options.onRefused(request, failure.code, failure.message);
+    return replyWithOpenAIError(reply, failure);
+  });
+  scope.setNotFoundHandler((request, reply) =>
+    replyWithOpenAIError(reply, { status: 404, code: ErrorCode.BAD_USER_INPUT, param: null, message: `No route ${request.method} ${truncateText(request.url, 200)}` }),
+  );
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import { Api } from "../../call-log/call-trace.js";
+import type { GenerationService } from "../../generation/generation.service.js";
+import type { RefusalLimits } from "../../limits/refusal-limits.js";
+import type { ModelRegistry } from "../../models/model-registry.js";
+import type { ImageStore } from "../../storage/image-store.js";
+import { registerRefusalGuard } from "../refusal-guard.js";
+import type { RequestContexts } from "../request-context.js";
+import { replyWithOpenAIError } from "./openai-error.js";
+import { registerOpenAIErrorHandler } from "./openai-error-handler.js";
+import { EDITS_PATH, GENERATIONS_PATH, operationOf, registerOpenAIImageRoutes } from "./openai-images.route.js";
+import { registerOpenAIModelsRoute } from "./openai-models.route.js";
+import { registerImageUploads } from "./openai-uploads.js";
+
+export const OPENAI_PREFIX = "/v1";
+
+export interface OpenAIFaceOptions {
+  generation: GenerationService;
+  registry: ModelRegistry;
+  store: ImageStore;
+  contexts: RequestContexts;
+  refusals: RefusalLimits;
+  logger: Logger;
+  uploads: { maxBytes: number; maxFiles: number };
+  /** Whether client tokens guard the model list as well as the calls. */
+  protectModels: boolean;
+  startedAt: number;
+  now: () => number;
+  monotonicMs: () => number;
+}
+
+/**
+ * The OpenAI Images API under /v1, in a scope of its own: its error shape, its multipart parser and its
+ * refusal guard stay here, and the GraphQL route keeps its own. Calls go through the same
+ * GenerationService, CallBook and recorder as GraphQL's, with `api: "openai"` on their lines.
+ */
+export async function registerOpenAIFace(fastify: FastifyInstance, options: OpenAIFaceOptions): Promise<void> {
+  const { contexts } = options;
+  /** Requests whose call's line is written already: a later error must not write another. */
+  const recorded = new WeakSet<FastifyRequest>();
+  const logRefusal = (request: FastifyRequest, code: string, message: string): void => {
+    const operationName = operationOf(request);
+    if (operationName === null || recorded.has(request)) return;
+    recorded.add(request);
+    contexts.logRefusal(request, code, message, { responseKeys: [undefined], api: Api.OPENAI, operationName });
+  };
+
+  await fastify.register(
+    async (scope) => {
+      registerOpenAIErrorHandler(scope, { logger: options.logger, onRefused: logRefusal });
+      // Before the multipart parser's hook: a client past its refusal budget has no body read.
+      for (const path of [GENERATIONS_PATH, EDITS_PATH]) {
+        registerRefusalGuard(scope, {
+          path: `${OPENAI_PREFIX}${path}`,
+          refusals: options.refusals,
+          clientKeyOf: (request) => contexts.clientKeyOf(request),
+          onRefused: logRefusal,
+          answer: (reply: FastifyReply, status, code, message, extra) =>
+            replyWithOpenAIError(reply, { status, code, message, param: null, retryAfterSeconds: extra.retryAfterSeconds }),
+        });
+      }
+      await registerImageUploads(scope, { maxFileBytes: options.uploads.maxBytes, maxFiles: options.uploads.maxFiles });
+      registerOpenAIImageRoutes(scope, {
+        generation: options.generation,
+        store: options.store,
+        contexts,
+        now: options.now,
+        monotonicMs: options.monotonicMs,
+        onRecorded: (request) => recorded.add(request),
+        onRefused: logRefusal,
+      });
+      registerOpenAIModelsRoute(scope, { registry: options.registry, contexts, protect: options.protectModels, startedAt: options.startedAt });
+    },
+    { prefix: OPENAI_PREFIX },
+  );
+}

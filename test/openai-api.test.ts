@@ -1,0 +1,183 @@
+import OpenAI, { toFile } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHarness, type Harness } from "./support/harness.js";
+import { dataUrlBytes, noisyPng, solidJpeg, solidPng } from "./support/images.js";
+
+/** The official SDK pointed at the gateway; no retries, so each test sees the gateway's first answer. */
+function sdk(h: Harness, apiKey = "unused-without-client-tokens"): OpenAI {
+  return new OpenAI({ baseURL: `${h.url}/v1`, apiKey, maxRetries: 0 });
+}
+
+/** SiliconFlow's own parameters, sent as extra body fields beside OpenAI's (typed apart: the SDK does not know them). */
+interface SiliconFlowExtras {
+  negative_prompt?: string;
+  seed?: number;
+  num_inference_steps?: number;
+  guidance_scale?: number;
+  cfg?: number;
+}
+
+function withExtras<T extends object>(params: T, extras: SiliconFlowExtras): T {
+  return { ...params, ...extras };
+}
+
+describe("the OpenAI Images API through the official openai SDK", () => {
+  let h: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    h = await startHarness();
+    client = sdk(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("images.generate with n: 2 answers two gateway URLs, sent upstream as batch_size 2, logged once with api openai", async () => {
+    const before = h.simulator.received.length;
+    const linesBefore = (await h.logLines()).length;
+    const result = await client.images.generate({ model: "Kwai-Kolors/Kolors", prompt: "a lighthouse at dusk", n: 2, size: "1024x1024" });
+    expect(result.created).toBeGreaterThan(1_600_000_000);
+    expect(result.data).toHaveLength(2);
+    for (const image of result.data!) {
+      expect(image.url).toMatch(new RegExp(`^${h.url}/images/`));
+      const served = await fetch(image.url!);
+      expect(served.status).toBe(200);
+    }
+    expect(h.simulator.received.length).toBe(before + 1);
+    const sent = h.simulator.received.at(-1)!.body;
+    expect(sent).toMatchObject({ model: "Kwai-Kolors/Kolors", prompt: "a lighthouse at dusk", batch_size: 2, image_size: "1024x1024" });
+
+    const lines = await h.logLines();
+    expect(lines.length).toBe(linesBefore + 1);
+    const extras = result as unknown as { call_id: string; seed: number };
+    expect(lines.at(-1)).toMatchObject({ api: "openai", status: "success", call_id: extras.call_id, operation_name: "createImage" });
+  });
+
+  it("images.generate with response_format b64_json and SiliconFlow's extras: the extras reach SiliconFlow, the images come inline", async () => {
+    const before = h.simulator.received.length;
+    const result = await client.images.generate(
+      withExtras(
+        { model: "Kwai-Kolors/Kolors", prompt: "a red fox in snow", response_format: "b64_json" as const },
+        { negative_prompt: "blurry", seed: 1234, num_inference_steps: 20, guidance_scale: 6.5 },
+      ),
+    );
+    expect(h.simulator.received.length).toBe(before + 1);
+    expect(h.simulator.received.at(-1)!.body).toMatchObject({ negative_prompt: "blurry", seed: 1234, num_inference_steps: 20, guidance_scale: 6.5 });
+    expect(result.data).toHaveLength(1);
+    const image = result.data![0]!;
+    expect(image.url).toBeUndefined();
+    const bytes = Buffer.from(image.b64_json!, "base64");
+    // The simulator paints PNGs.
+    expect(bytes.subarray(1, 4).toString("latin1")).toBe("PNG");
+    expect((result as unknown as { seed: number }).seed).toBe(1234);
+  });
+
+  it("images.edit with one file (toFile) sends it as image", async () => {
+    const upload = await solidPng(320, 240, "#3366ff");
+    const before = h.simulator.received.length;
+    const result = await client.images.edit({
+      model: "Qwen/Qwen-Image-Edit",
+      prompt: "make it a sunset",
+      image: await toFile(upload, "photo.png", { type: "image/png" }),
+    });
+    expect(result.data).toHaveLength(1);
+    expect(h.simulator.received.length).toBe(before + 1);
+    const sent = h.simulator.received.at(-1)!.body;
+    expect(Buffer.compare(dataUrlBytes(sent.image).bytes, upload)).toBe(0);
+    expect(sent).not.toHaveProperty("image2");
+    expect((await h.logLines()).at(-1)).toMatchObject({ api: "openai", status: "success", operation_name: "createImageEdit" });
+  });
+
+  it("images.edit with three files reaches SiliconFlow as image, image2, image3, in order", async () => {
+    const uploads = [await solidPng(640, 480, "#ff0000"), await solidJpeg(500, 500, "#00ff00"), await noisyPng(320, 200)];
+    const before = h.simulator.received.length;
+    const result = await client.images.edit(
+      withExtras(
+        {
+          model: "Qwen/Qwen-Image-Edit-2509",
+          prompt: "merge these",
+          image: await Promise.all(uploads.map((data, i) => toFile(data, `photo-${i}.bin`, { type: "application/octet-stream" }))),
+        },
+        { cfg: 4 },
+      ),
+    );
+    expect(result.data).toHaveLength(1);
+    expect(h.simulator.received.length).toBe(before + 1);
+    const sent = h.simulator.received.at(-1)!.body;
+    expect(sent.cfg).toBe(4);
+    const received = ["image", "image2", "image3"].map((field) => dataUrlBytes(sent[field]));
+    expect(received.map((r) => r.mime)).toEqual(["image/png", "image/jpeg", "image/png"]);
+    received.forEach((r, i) => expect(Buffer.compare(r.bytes, uploads[i]!)).toBe(0));
+  });
+
+  it("a 400 is the SDK's BadRequestError, with param naming the field", async () => {
+    const before = h.simulator.received.length;
+    const error = await client.images.generate({ model: "Kwai-Kolors/Kolors", prompt: "a kite", size: "333x333" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const bad = error as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(bad.status).toBe(400);
+    expect(bad.param).toBe("size");
+    expect(bad.code).toBe("BAD_USER_INPUT");
+    expect(bad.type).toBe("invalid_request_error");
+    expect(bad.message).toContain("imageSize must be one of");
+    expect(h.simulator.received.length).toBe(before);
+
+    const unknown = (await client.images.generate({ model: "dall-e-3", prompt: "a kite" }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(unknown).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(unknown.param).toBe("model");
+    expect(unknown.message).toContain('unknown model "dall-e-3"');
+  });
+
+  it("GET /v1/models lists the image models in OpenAI's list shape (the SDK's models.list)", async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) {
+      expect(model.object).toBe("model");
+      ids.push(model.id);
+    }
+    expect(ids).toContain("Kwai-Kolors/Kolors");
+    expect(ids).toContain("Qwen/Qwen-Image-Edit-2509");
+  });
+});
+
+describe("the SDK's error classes on refusals", () => {
+  it("a 401 without a client token is AuthenticationError, logged failed, nothing upstream", async () => {
+    const h = await startHarness({ config: { auth: { tokens: ["team-token-0001"] } } });
+    try {
+      const error = await sdk(h, "not-a-token")
+        .images.generate({ model: "Qwen/Qwen-Image", prompt: "a kite" })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+      expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe("UNAUTHENTICATED");
+      expect(h.simulator.received).toHaveLength(0);
+      expect((await h.logLines()).at(-1)).toMatchObject({ api: "openai", status: "failed", error_code: "UNAUTHENTICATED" });
+      const ok = await sdk(h, "team-token-0001").images.generate({ model: "Qwen/Qwen-Image", prompt: "a kite" });
+      expect(ok.data).toHaveLength(1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("a 429 past the per-client limit is RateLimitError with Retry-After; GraphQL and this face share the count", async () => {
+    const h = await startHarness({ config: { rateLimit: { callsPerWindow: 2, windowSeconds: 60 } } });
+    try {
+      const client = sdk(h);
+      await client.images.generate({ model: "Qwen/Qwen-Image", prompt: "one" });
+      const graphql = await fetch(h.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: `mutation { generateImages(input: { model: "Qwen/Qwen-Image", prompt: "two" }) { callId } }` }),
+      });
+      expect(((await graphql.json()) as { errors?: unknown }).errors).toBeUndefined();
+      const before = h.simulator.received.length;
+      const error = await client.images.generate({ model: "Qwen/Qwen-Image", prompt: "three" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+      const limited = error as InstanceType<typeof OpenAI.RateLimitError>;
+      expect(limited.code).toBe("RATE_LIMITED");
+      expect(Number(limited.headers?.get("retry-after"))).toBeGreaterThan(0);
+      expect(h.simulator.received.length).toBe(before);
+      expect((await h.logLines()).at(-1)).toMatchObject({ api: "openai", status: "failed", error_code: "RATE_LIMITED" });
+    } finally {
+      await h.close();
+    }
+  });
+});

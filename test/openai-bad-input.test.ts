@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHarness, type Harness } from "./support/harness.js";
+import { solidPng } from "./support/images.js";
+
+interface OpenAIError {
+  error: { message: string; type: string; param: string | null; code: string };
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: OpenAIError;
+}
+
+async function send(url: string, init: RequestInit): Promise<Answer> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as OpenAIError };
+}
+
+function postJson(h: Harness, path: string, body: unknown): Promise<Answer> {
+  return send(`${h.url}/v1${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+function postForm(h: Harness, fields: Record<string, string>, files: Array<{ field: string; data: Buffer; name?: string }>): Promise<Answer> {
+  const form = new FormData();
+  for (const [key, value] of Object.entries(fields)) form.append(key, value);
+  for (const file of files) form.append(file.field, new Blob([new Uint8Array(file.data)], { type: "image/png" }), file.name ?? "image.png");
+  return send(`${h.url}/v1/images/edits`, { method: "POST", body: form });
+}
+
+describe("bad input on the OpenAI face: OpenAI's error shape, the right status, a failed line, nothing upstream", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { uploads: { maxBytes: 200_000, maxFiles: 4 }, rateLimit: { refusalsPerMinute: 0 } } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  /** Runs `request`, then checks the refusal: its answer, its one failed line with api openai, no upstream call. */
+  async function expectRefused(request: () => Promise<Answer>, expected: { status: number; param: string | null; code?: string; message?: RegExp }): Promise<void> {
+    const upstreamBefore = h.simulator.received.length;
+    const linesBefore = (await h.logLines()).length;
+    const answer = await request();
+    expect(answer.status, answer.text).toBe(expected.status);
+    expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(answer.body.error).toMatchObject({ param: expected.param, code: expected.code ?? "BAD_USER_INPUT" });
+    expect(typeof answer.body.error.message).toBe("string");
+    expect(typeof answer.body.error.type).toBe("string");
+    if (expected.message) expect(answer.body.error.message).toMatch(expected.message);
+    expect(answer.text).not.toMatch(/\bat \S+:\d+|node_modules|\/work\//);
+    expect(h.simulator.received.length).toBe(upstreamBefore);
+    const lines = await h.logLines();
+    expect(lines.length).toBe(linesBefore + 1);
+    expect(lines.at(-1)).toMatchObject({ api: "openai", status: "failed", error_code: expected.code ?? "BAD_USER_INPUT" });
+  }
+
+  it("a missing prompt (the route schema): 400 naming prompt", async () => {
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Qwen/Qwen-Image" }), { status: 400, param: "prompt", message: /prompt is required/ });
+  });
+
+  it("n that is not a number (the route schema): 400 naming n", async () => {
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Kwai-Kolors/Kolors", prompt: "a kite", n: "two" }), { status: 400, param: "n" });
+  });
+
+  it("n above the model's batch (the service): 400 naming n", async () => {
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Kwai-Kolors/Kolors", prompt: "a kite", n: 9 }), { status: 400, param: "n", message: /between 1 and 4/ });
+  });
+
+  it("an empty prompt, a negative_prompt the model does not take, a guidance the model does not take", async () => {
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Qwen/Qwen-Image", prompt: "" }), { status: 400, param: "prompt" });
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Qwen/Qwen-Image", prompt: "a kite", guidance_scale: 3 }), {
+      status: 400,
+      param: "guidance_scale",
+    });
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Qwen/Qwen-Image", prompt: "a kite", seed: -1 }), { status: 400, param: "seed" });
+  });
+
+  it("a body that is not JSON: 400", async () => {
+    await expectRefused(() => postJson(h, "/images/generations", "{ not json"), { status: 400, param: null, message: /not valid JSON/ });
+  });
+
+  it("a JSON body over the body limit: 413", async () => {
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Qwen/Qwen-Image", prompt: "x".repeat(2_000_000) }), {
+      status: 413,
+      param: null,
+      code: "PAYLOAD_TOO_LARGE",
+    });
+  });
+
+  it("stream: true, and an edit with a mask: refused, naming the field", async () => {
+    await expectRefused(() => postJson(h, "/images/generations", { model: "Qwen/Qwen-Image", prompt: "a kite", stream: true }), { status: 400, param: "stream" });
+    const png = await solidPng(64, 64, "#fff");
+    await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit" }, [{ field: "image", data: png }, { field: "mask", data: png }]), {
+      status: 400,
+      param: "mask",
+    });
+  });
+
+  it("an edit with more images than the model takes: 400 naming image", async () => {
+    const png = await solidPng(64, 64, "#fff");
+    await expectRefused(
+      () => postForm(h, { model: "Qwen/Qwen-Image-Edit-2509", prompt: "edit" }, Array.from({ length: 4 }, () => ({ field: "image[]", data: png }))),
+      { status: 400, param: "image", message: /at most 3 images/ },
+    );
+  });
+
+  it("an edit with no image, and one with a file that is not an image", async () => {
+    await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit" }, []), { status: 400, param: "image" });
+    await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit" }, [{ field: "image", data: Buffer.from("not an image at all") }]), {
+      status: 400,
+      param: "image[0]",
+    });
+  });
+
+  it("an image over the upload limit: 413 naming image", async () => {
+    const big = Buffer.alloc(300_000, 7);
+    await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit" }, [{ field: "image", data: big }]), {
+      status: 413,
+      param: "image",
+      code: "PAYLOAD_TOO_LARGE",
+    });
+  });
+
+  it("a route the face does not have: 404 in the same shape, no line", async () => {
+    const linesBefore = (await h.logLines()).length;
+    const answer = await send(`${h.url}/v1/images/variations`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(answer.status).toBe(404);
+    expect(answer.body.error.type).toBe("invalid_request_error");
+    expect((await h.logLines()).length).toBe(linesBefore);
+  });
+});
+
+describe("the refusal budget covers the OpenAI face", () => {
+  it("past it, a 429 with Retry-After in OpenAI's shape, logged failed, nothing upstream", async () => {
+    const h = await startHarness({ config: { rateLimit: { refusalsPerMinute: 2 } } });
+    try {
+      for (let i = 0; i < 2; i += 1) expect((await postJson(h, "/images/generations", { model: "Qwen/Qwen-Image" })).status).toBe(400);
+      const answer = await postJson(h, "/images/generations", { model: "Qwen/Qwen-Image", prompt: "a kite" });
+      expect(answer.status).toBe(429);
+      expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(answer.body.error).toMatchObject({ type: "rate_limit_error", code: "RATE_LIMITED", param: null });
+      expect(h.simulator.received).toHaveLength(0);
+      const lines = await h.logLines();
+      expect(lines).toHaveLength(3);
+      expect(lines.at(-1)).toMatchObject({ api: "openai", status: "failed", error_code: "RATE_LIMITED" });
+    } finally {
+      await h.close();
+    }
+  });
+});
