@@ -38,6 +38,8 @@ export const configSchema = z
     production: flag.default(false),
     /** The offline GraphQL IDE at /playground (and GET /graphql from a browser); unset means on unless production. */
     playground: flag.optional(),
+    /** The REST faces' docs page at /docs (Swagger UI, served offline); unset means on unless production. /openapi.json stays on. */
+    docs: flag.optional(),
     /** GraphQL introspection; unset means on unless production. */
     introspection: flag.optional(),
     /** Origins allowed to call from browsers (CORS); empty means same-origin only. `*` allows any. */
@@ -221,6 +223,7 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["PUBLIC_URL", ["publicUrl"]],
   ["GATEWAY_PRODUCTION", ["production"]],
   ["GATEWAY_PLAYGROUND", ["playground"]],
+  ["GATEWAY_DOCS", ["docs"]],
   ["TRUST_PROXY", ["trustProxy"]],
   ["REPLICA_ID", ["replica"]],
   ["GATEWAY_INTROSPECTION", ["introspection"]],

@@ -23,6 +23,7 @@ import { registerGetMutationRefusal } from "./get-mutation.js";
 import { registerImageRoute } from "./images.route.js";
 import { registerMultipart } from "./multipart.js";
 import { registerOpenAIFace } from "./openai/openai-face.js";
+import { registerOpenApi } from "./openapi.js";
 import { registerPlayground } from "./playground.js";
 import { registerProbes } from "./probes.js";
 import { countRefusals, registerRefusalGuard } from "./refusal-guard.js";
@@ -97,6 +98,9 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       maxAge: 600,
     });
   }
+
+  // Before any route: it documents the routes registered after it.
+  await registerOpenApi(fastify, { version: services.version, docs: config.docs ?? !config.production });
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
