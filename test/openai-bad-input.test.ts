@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "./support/harness.js";
 import { solidPng } from "./support/images.js";
@@ -146,6 +147,55 @@ describe("the refusal budget covers the OpenAI face", () => {
       const lines = await h.logLines();
       expect(lines).toHaveLength(3);
       expect(lines.at(-1)).toMatchObject({ api: "openai", status: "failed", error_code: "RATE_LIMITED" });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+/** Sends the head and the start of a body, then nothing, and returns what the gateway wrote before closing. */
+async function stallOn(url: string, head: string, start: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let response = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => (response += chunk));
+  socket.on("error", () => undefined);
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  socket.write(head + start);
+  await closed;
+  return response;
+}
+
+describe("a body that stalls on the OpenAI face", () => {
+  it("is cut with 408 in OpenAI's shape and one failed line REQUEST_TIMEOUT, JSON or multipart", async () => {
+    const h = await startHarness({ env: { BODY_IDLE_TIMEOUT_MS: "300" } });
+    try {
+      const json = await stallOn(
+        h.url,
+        "POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\nx-request-id: stall-json\r\n\r\n",
+        '{"model":"Qwen/Qwen-Image","prompt":"',
+      );
+      const boundary = "----stall";
+      const multipart = await stallOn(
+        h.url,
+        `POST /v1/images/edits HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 500000\r\nx-request-id: stall-form\r\n\r\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nedit\r\n--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG`,
+      );
+      for (const response of [json, multipart]) {
+        expect(response).toMatch(/^HTTP\/1.1 408/);
+        const body = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)) as OpenAIError;
+        expect(body.error).toMatchObject({ code: "REQUEST_TIMEOUT", param: null, type: "invalid_request_error" });
+      }
+      // The parser fails too once the connection is cut: still one line per request.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const lines = await h.logLines();
+      expect(lines.map((line) => [line.request_id, line.api, line.status, line.error_code])).toEqual([
+        ["stall-json", "openai", "failed", "REQUEST_TIMEOUT"],
+        ["stall-form", "openai", "failed", "REQUEST_TIMEOUT"],
+      ]);
+      expect(h.simulator.received).toHaveLength(0);
     } finally {
       await h.close();
     }

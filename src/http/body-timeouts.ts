@@ -11,15 +11,14 @@ export interface BodyTimeoutOptions {
   /** Requests to this route get a call-log line when cut. */
   path: string;
   onRefused: (request: FastifyRequest, code: string, message: string) => void;
-  /** Other routes whose requests get a line when cut, each answered in its own face's error shape. */
-  faces?: ReadonlyArray<TimeoutFace>;
+  /** Another face's route, which writes its own line (once) and answers in its own shape when cut. */
+  faceOf?: (request: FastifyRequest) => CutFace | undefined;
 }
 
-/** A REST face's route, as the body timeouts cut its requests: the line it writes and the body it answers. */
-export interface TimeoutFace {
-  path: string;
+export interface CutFace {
   onRefused: (request: FastifyRequest, code: string, message: string) => void;
-  errorBody: (code: string, message: string) => unknown;
+  /** The JSON body of the 408 in the face's error shape. */
+  body: (code: string, message: string) => string;
 }
 
 interface Receiving {
@@ -32,8 +31,8 @@ function hasBody(raw: IncomingMessage): boolean {
   return raw.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-function timeoutResponse(requestId: string, message: string, face: TimeoutFace | undefined): string {
-  const body = JSON.stringify(face ? face.errorBody(ErrorCode.REQUEST_TIMEOUT, message) : { errors: [{ message, extensions: { code: ErrorCode.REQUEST_TIMEOUT } }] });
+function timeoutResponse(requestId: string, message: string, face: CutFace | undefined): string {
+  const body = face?.body(ErrorCode.REQUEST_TIMEOUT, message) ?? JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.REQUEST_TIMEOUT } }] });
   return (
     "HTTP/1.1 408 Request Timeout\r\n" +
     "Content-Type: application/json; charset=utf-8\r\n" +
@@ -65,11 +64,10 @@ export function registerBodyTimeouts(app: FastifyInstance, options: BodyTimeoutO
     const { request, reply } = pending;
     // Answered already (a refusal before the body was read): that answer has its line.
     if (!reply.raw.headersSent) {
-      const url = request.routeOptions.url;
-      const face = options.faces?.find((candidate) => candidate.path === url);
-      if ((url === options.path || face) && request.body === undefined) {
-        (face ?? options).onRefused(request, ErrorCode.REQUEST_TIMEOUT, message);
-      }
+      const face = options.faceOf?.(request);
+      // A face's route runs only once its whole body is in, so a cut body is always a refusal there.
+      if (face) face.onRefused(request, ErrorCode.REQUEST_TIMEOUT, message);
+      else if (request.routeOptions.url === options.path && request.body === undefined) options.onRefused(request, ErrorCode.REQUEST_TIMEOUT, message);
       if (socket.writable) socket.write(timeoutResponse(request.id, message, face));
     }
     socket.destroy();

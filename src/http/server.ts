@@ -23,6 +23,7 @@ import { registerGetMutationRefusal } from "./get-mutation.js";
 import { registerImageRoute } from "./images.route.js";
 import { registerMultipart } from "./multipart.js";
 import { registerOpenAIFace } from "./openai/openai-face.js";
+import { OpenAIRefusals } from "./openai/openai-refusals.js";
 import { registerOpenApi } from "./openapi.js";
 import { registerPlayground } from "./playground.js";
 import { registerProbes } from "./probes.js";
@@ -143,12 +144,13 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
         maxRequestBytes,
       },
     });
+    const openaiRefusals = new OpenAIRefusals(contexts);
     registerBodyTimeouts(fastify, {
       idleMs: config.limits.bodyIdleTimeoutMs,
       totalMs: config.limits.bodyTimeoutMs,
       path: GRAPHQL_PATH,
       onRefused: logRefusal,
-      faces: [generateImages.timeoutFace],
+      faceOf: (request) => generateImages.cutFace(request) ?? openaiRefusals.cutFace(request),
     });
     registerRefusalGuard(fastify, { path: GRAPHQL_PATH, refusals: services.refusals, clientKeyOf: (request) => contexts.clientKeyOf(request), onRefused: logRefusal });
     registerMultipart(fastify, GRAPHQL_PATH, {
@@ -179,6 +181,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       store: services.store,
       contexts,
       refusals: services.refusals,
+      refusedCalls: openaiRefusals,
       logger,
       uploads: { maxBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles },
       protectModels: config.auth.protectQueries && config.auth.tokens.length > 0,

@@ -58,8 +58,11 @@ export function failureOf(thrown: unknown): OpenAIFailure {
   };
 }
 
+export function openAIErrorBody(failure: OpenAIFailure): OpenAIErrorBody {
+  return { error: { message: failure.message, type: typeOf(failure.status), param: failure.param, code: failure.code } };
+}
+
 export function replyWithOpenAIError(reply: FastifyReply, failure: OpenAIFailure): FastifyReply {
   if (failure.retryAfterSeconds !== undefined) void reply.header("retry-after", String(failure.retryAfterSeconds));
-  const body: OpenAIErrorBody = { error: { message: failure.message, type: typeOf(failure.status), param: failure.param, code: failure.code } };
-  return reply.code(failure.status).header("content-type", "application/json; charset=utf-8").send(body);
+  return reply.code(failure.status).header("content-type", "application/json; charset=utf-8").send(openAIErrorBody(failure));
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { Api } from "../../call-log/call-trace.js";
 import type { GenerationService } from "../../generation/generation.service.js";
 import type { RefusalLimits } from "../../limits/refusal-limits.js";
 import type { ModelRegistry } from "../../models/model-registry.js";
@@ -9,8 +8,9 @@ import { registerRefusalGuard } from "../refusal-guard.js";
 import type { RequestContexts } from "../request-context.js";
 import { replyWithOpenAIError } from "./openai-error.js";
 import { registerOpenAIErrorHandler } from "./openai-error-handler.js";
-import { EDITS_PATH, GENERATIONS_PATH, operationOf, registerOpenAIImageRoutes } from "./openai-images.route.js";
+import { EDITS_PATH, GENERATIONS_PATH, registerOpenAIImageRoutes } from "./openai-images.route.js";
 import { registerOpenAIModelsRoute } from "./openai-models.route.js";
+import type { OpenAIRefusals } from "./openai-refusals.js";
 import { registerImageUploads } from "./openai-uploads.js";
 
 export const OPENAI_PREFIX = "/v1";
@@ -21,6 +21,8 @@ export interface OpenAIFaceOptions {
   store: ImageStore;
   contexts: RequestContexts;
   refusals: RefusalLimits;
+  /** Shared with the body timeouts, so that a request refused twice over still gets one line. */
+  refusedCalls: OpenAIRefusals;
   logger: Logger;
   uploads: { maxBytes: number; maxFiles: number };
   /** Whether client tokens guard the model list as well as the calls. */
@@ -36,15 +38,8 @@ export interface OpenAIFaceOptions {
  * GenerationService, CallBook and recorder as GraphQL's, with `api: "openai"` on their lines.
  */
 export async function registerOpenAIFace(fastify: FastifyInstance, options: OpenAIFaceOptions): Promise<void> {
-  const { contexts } = options;
-  /** Requests whose call's line is written already: a later error must not write another. */
-  const recorded = new WeakSet<FastifyRequest>();
-  const logRefusal = (request: FastifyRequest, code: string, message: string): void => {
-    const operationName = operationOf(request);
-    if (operationName === null || recorded.has(request)) return;
-    recorded.add(request);
-    contexts.logRefusal(request, code, message, { responseKeys: [undefined], api: Api.OPENAI, operationName });
-  };
+  const { contexts, refusedCalls } = options;
+  const logRefusal = (request: FastifyRequest, code: string, message: string): void => refusedCalls.log(request, code, message);
 
   await fastify.register(
     async (scope) => {
@@ -67,7 +62,7 @@ export async function registerOpenAIFace(fastify: FastifyInstance, options: Open
         contexts,
         now: options.now,
         monotonicMs: options.monotonicMs,
-        onRecorded: (request) => recorded.add(request),
+        onRecorded: (request) => refusedCalls.markRecorded(request),
         onRefused: logRefusal,
       });
       registerOpenAIModelsRoute(scope, { registry: options.registry, contexts, protect: options.protectModels, startedAt: options.startedAt });
