@@ -152,6 +152,22 @@ describe("the SDK's error classes on refusals", () => {
       expect((await h.logLines()).at(-1)).toMatchObject({ api: "openai", status: "failed", error_code: "UNAUTHENTICATED" });
       const ok = await sdk(h, "team-token-0001").images.generate({ model: "Qwen/Qwen-Image", prompt: "a kite" });
       expect(ok.data).toHaveLength(1);
+      // The model list stays open unless queries are protected, as GraphQL's `models` does.
+      expect((await fetch(`${h.url}/v1/models`)).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("with protected queries the model list needs the token too", async () => {
+    const h = await startHarness({ config: { auth: { tokens: ["team-token-0001"], protectQueries: true } } });
+    try {
+      const error = await sdk(h, "not-a-token")
+        .models.list()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+      const page = await sdk(h, "team-token-0001").models.list();
+      expect(page.data.length).toBeGreaterThan(0);
     } finally {
       await h.close();
     }

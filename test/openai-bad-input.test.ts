@@ -34,7 +34,7 @@ function postForm(h: Harness, fields: Record<string, string>, files: Array<{ fie
 describe("bad input on the OpenAI face: OpenAI's error shape, the right status, a failed line, nothing upstream", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ config: { uploads: { maxBytes: 200_000, maxFiles: 4 }, rateLimit: { refusalsPerMinute: 0 } } });
+    h = await startHarness({ config: { uploads: { maxBytes: 200_000, maxFiles: 4 }, limits: { maxPromptLength: 100 }, rateLimit: { refusalsPerMinute: 0 } } });
   });
   afterAll(async () => {
     await h?.close();
@@ -113,6 +113,15 @@ describe("bad input on the OpenAI face: OpenAI's error shape, the right status, 
     await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit" }, [{ field: "image", data: Buffer.from("not an image at all") }]), {
       status: 400,
       param: "image[0]",
+    });
+  });
+
+  it("a prompt in a form longer than the parser keeps: refused by the service's rule, never sent cut", async () => {
+    const png = await solidPng(64, 64, "#fff");
+    await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "\u{1F600}".repeat(300) }, [{ field: "image", data: png }]), {
+      status: 400,
+      param: "prompt",
+      message: /longer than 100 characters/,
     });
   });
 

@@ -22,7 +22,7 @@ async function metric(h: Harness, pattern: RegExp): Promise<number> {
 describe("the OpenAI face shares the one pipeline", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ config: { siliconflow: { timeoutMs: 400, maxRetries: 0 }, limits: { imagesPerMinute: { "Kwai-Kolors/Kolors": 3 } } } });
+    h = await startHarness({ config: { siliconflow: { timeoutMs: 400, maxRetries: 0 }, limits: { imagesPerMinute: { "Kwai-Kolors/Kolors": 3 }, maxInlineBytesPerResponse: 50_000 } } });
   });
   afterAll(async () => {
     await h?.close();
@@ -91,6 +91,13 @@ describe("the OpenAI face shares the one pipeline", () => {
     expect(spent.body.error).toMatchObject({ type: "rate_limit_error", code: "RATE_LIMITED" });
     expect(h.simulator.received.length).toBe(before);
     expect((await h.logLines()).at(-1)).toMatchObject({ api: "openai", status: "failed", error_code: "RATE_LIMITED" });
+  });
+
+  it("b64_json past the inline budget: 413 RESPONSE_TOO_LARGE naming response_format; the call ran and is logged success", async () => {
+    const answer = await generate(h, { model: "Tongyi-MAI/Z-Image-Turbo", prompt: "a big kite", response_format: "b64_json" });
+    expect(answer.status).toBe(413);
+    expect(answer.body.error).toMatchObject({ code: "RESPONSE_TOO_LARGE", param: "response_format" });
+    expect((await h.logLines()).at(-1)).toMatchObject({ api: "openai", status: "success" });
   });
 
   it("its calls are in the metrics", async () => {

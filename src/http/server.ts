@@ -183,7 +183,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       refusals: services.refusals,
       refusedCalls: openaiRefusals,
       logger,
-      uploads: { maxBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles },
+      uploads: { maxBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles, maxPromptLength: config.limits.maxPromptLength },
       protectModels: config.auth.protectQueries && config.auth.tokens.length > 0,
       startedAt: services.startedAt,
       now,

@@ -24,7 +24,7 @@ export interface OpenAIFaceOptions {
   /** Shared with the body timeouts, so that a request refused twice over still gets one line. */
   refusedCalls: OpenAIRefusals;
   logger: Logger;
-  uploads: { maxBytes: number; maxFiles: number };
+  uploads: { maxBytes: number; maxFiles: number; maxPromptLength: number };
   /** Whether client tokens guard the model list as well as the calls. */
   protectModels: boolean;
   startedAt: number;
@@ -55,7 +55,7 @@ export async function registerOpenAIFace(fastify: FastifyInstance, options: Open
             replyWithOpenAIError(reply, { status, code, message, param: null, retryAfterSeconds: extra.retryAfterSeconds }),
         });
       }
-      await registerImageUploads(scope, { maxFileBytes: options.uploads.maxBytes, maxFiles: options.uploads.maxFiles });
+      await registerImageUploads(scope, { maxFileBytes: options.uploads.maxBytes, maxFiles: options.uploads.maxFiles, maxPromptLength: options.uploads.maxPromptLength });
       registerOpenAIImageRoutes(scope, {
         generation: options.generation,
         store: options.store,

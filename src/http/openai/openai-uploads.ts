@@ -9,7 +9,12 @@ const IMAGE_FIELDS: ReadonlySet<string> = new Set(["image", "image[]"]);
 export interface ImageUploadOptions {
   maxFileBytes: number;
   maxFiles: number;
+  /** In code points, as the service counts them. */
+  maxPromptLength: number;
 }
+
+/** Text fields besides the prompts are short; a form with more than this is no image call. */
+const MAX_FIELDS = 40;
 
 /** The images of each request, in the order they arrived, whichever of the two field names carried them. */
 const uploaded = new WeakMap<FastifyRequest, IncomingFile[]>();
@@ -31,7 +36,15 @@ export async function registerImageUploads(scope: FastifyInstance, options: Imag
   scope.removeContentTypeParser("multipart/form-data");
   await scope.register(multipart, {
     attachFieldsToBody: "keyValues",
-    limits: { fileSize: options.maxFileBytes, files: options.maxFiles, fields: 100, parts: options.maxFiles + 100 },
+    limits: {
+      fileSize: options.maxFileBytes,
+      files: options.maxFiles,
+      fields: MAX_FIELDS,
+      parts: options.maxFiles + MAX_FIELDS,
+      // The parser cuts a longer field without a word. Past 4 bytes a code point, a cut prompt still has more
+      // code points than the service allows, so it is refused there rather than sent upstream cut.
+      fieldSize: 4 * options.maxPromptLength + 4,
+    },
     async onFile(this: FastifyRequest, part: MultipartFile) {
       const data = await part.toBuffer();
       if (IMAGE_FIELDS.has(part.fieldname)) {
