@@ -60,6 +60,7 @@ export async function registerOpenAIFace(fastify: FastifyInstance, options: Open
         generation: options.generation,
         store: options.store,
         contexts,
+        logger: options.logger,
         now: options.now,
         monotonicMs: options.monotonicMs,
         onRecorded: (request) => refusedCalls.markRecorded(request),

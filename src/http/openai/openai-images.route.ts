@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { Api } from "../../call-log/call-trace.js";
+import type { Logger } from "pino";
+import { Api, type CallTrace } from "../../call-log/call-trace.js";
 import { ErrorCode, GatewayError } from "../../errors.js";
 import type { GenerationOutcome, GenerationService } from "../../generation/generation.service.js";
 import type { IncomingFile } from "../../generation/upload-reader.js";
@@ -30,6 +31,7 @@ export interface OpenAIImageRouteDeps {
   generation: GenerationService;
   store: ImageStore;
   contexts: RequestContexts;
+  logger: Logger;
   now: () => number;
   monotonicMs: () => number;
   /** Told of each request whose call this route has recorded, so the error handler writes no second line. */
@@ -73,30 +75,39 @@ export function registerOpenAIImageRoutes(scope: FastifyInstance, deps: OpenAIIm
   const run = async (request: FastifyRequest, reply: FastifyReply, fields: OpenAIImageFields, uploads: Promise<IncomingFile>[]): Promise<FastifyReply> => {
     const operation = operationOf(request);
     const context = contexts.contextFor(request, Api.OPENAI, operation);
-    const params = generationParams(fields);
-    let answer: { created: number; data: ImageDatum[]; seed: number | null; timings: object; call_id: string; cache_hit: boolean } | undefined;
-    let failure: ReturnType<typeof failureOf> | undefined;
-    try {
-      const { trace, outcome } = await context.calls.run(undefined, context.caller.apiKey, (call) =>
-        generation.generate({ params, uploads, publicBaseUrl: context.publicBaseUrl, caller: context.caller }, call),
-      );
-      const data = await imageData(outcome, fields.response_format ?? "url", store, context.inlineBytes);
-      answer = {
-        created: Math.floor(deps.now() / 1000),
-        data,
-        seed: outcome.seed,
-        timings: { inference_seconds: outcome.inferenceSeconds, total_ms: Math.round((deps.monotonicMs() - context.receivedAtMono) * 1000) / 1000 },
-        call_id: trace.callId,
-        cache_hit: outcome.cacheHit,
-      };
-    } catch (error) {
-      failure = failureOf(error);
-    } finally {
-      // Before the answer leaves, as for GraphQL: a line survives a crash right after the response.
+    // Before the answer leaves, as for GraphQL: a line survives a crash right after the response.
+    const writeLine = (): void => {
       contexts.record(context, operation);
       deps.onRecorded(request);
+    };
+    let ran: { trace: CallTrace; outcome: GenerationOutcome };
+    try {
+      ran = await context.calls.run(undefined, context.caller.apiKey, (call) =>
+        generation.generate({ params: generationParams(fields), uploads, publicBaseUrl: context.publicBaseUrl, caller: context.caller }, call),
+      );
+    } catch (error) {
+      writeLine();
+      return replyWithOpenAIError(reply, failureOf(error));
     }
-    return answer ? reply.send(answer) : replyWithOpenAIError(reply, failure!);
+    const { trace, outcome } = ran;
+    let data: ImageDatum[];
+    try {
+      data = await imageData(outcome, fields.response_format ?? "url", store, context.inlineBytes);
+    } catch (error) {
+      // The call succeeded and its line says so: a fault reading its images back is the application log's.
+      if (!(error instanceof GatewayError)) deps.logger.error({ reqId: request.id, callId: trace.callId, err: error }, "stored images could not be read back");
+      writeLine();
+      return replyWithOpenAIError(reply, failureOf(error));
+    }
+    writeLine();
+    return reply.send({
+      created: Math.floor(deps.now() / 1000),
+      data,
+      seed: outcome.seed,
+      timings: { inference_seconds: outcome.inferenceSeconds, total_ms: Math.round((deps.monotonicMs() - context.receivedAtMono) * 1000) / 1000 },
+      call_id: trace.callId,
+      cache_hit: outcome.cacheHit,
+    });
   };
 
   scope.post(GENERATIONS_PATH, { schema: generationsSchema, config: { openaiOperation: generationsSchema.operationId } }, async (request, reply) => {
