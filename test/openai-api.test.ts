@@ -110,6 +110,21 @@ describe("the OpenAI Images API through the official openai SDK", () => {
     received.forEach((r, i) => expect(Buffer.compare(r.bytes, uploads[i]!)).toBe(0));
   });
 
+  it("a form repeating `image` (not `image[]`) keeps its order too; size auto is the model's default size", async () => {
+    const uploads = [await solidPng(200, 100, "#112233"), await solidPng(100, 200, "#445566")];
+    const form = new FormData();
+    form.append("model", "Qwen/Qwen-Image-Edit-2509");
+    form.append("prompt", "swap them");
+    for (const [i, data] of uploads.entries()) form.append("image", new Blob([new Uint8Array(data)], { type: "image/png" }), `p${i}.png`);
+    const response = await fetch(`${h.url}/v1/images/edits`, { method: "POST", body: form });
+    expect(response.status).toBe(200);
+    const sent = h.simulator.received.at(-1)!.body;
+    expect(["image", "image2"].map((field) => Buffer.compare(dataUrlBytes(sent[field]).bytes, uploads[field === "image" ? 0 : 1]!))).toEqual([0, 0]);
+
+    await client.images.generate({ model: "Kwai-Kolors/Kolors", prompt: "a kite", size: "auto" });
+    expect(h.simulator.received.at(-1)!.body.image_size).toBe("1024x1024");
+  });
+
   it("a 400 is the SDK's BadRequestError, with param naming the field", async () => {
     const before = h.simulator.received.length;
     const error = await client.images.generate({ model: "Kwai-Kolors/Kolors", prompt: "a kite", size: "333x333" }).catch((e: unknown) => e);
