@@ -36,6 +36,9 @@ describe("OpenAPI 3.1 at /openapi.json", () => {
     expect(document.paths["/v1/images/edits"]?.post?.operationId).toBe("createImageEdit");
     expect(Object.keys(document.paths["/v1/images/edits"]!.post!.requestBody!.content)).toEqual(["multipart/form-data"]);
     expect(document.paths["/v1/models"]?.get?.operationId).toBe("listModels");
+    // The original REST API is documented from its own route schemas, beside the OpenAI face.
+    expect(Object.keys(document.paths["/generate-images"]!.post!.requestBody!.content)).toEqual(["multipart/form-data"]);
+    expect(document.paths["/health"]?.get).toBeDefined();
     // Routes without a schema are not REST faces: GraphQL, the probes, the stored images, the docs themselves.
     for (const path of ["/graphql", "/metrics", "/openapi.json", "/docs", "/images/{fileName}"]) expect(document.paths).not.toHaveProperty(path);
   });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GatewayConfig } from "../config/config.schema.js";
 import { CallBook } from "../call-log/book.js";
 import type { GatewayContext } from "../context.js";
-import type { CallSink, RequestMeta } from "../call-log/recorder.js";
+import type { CallSink } from "../call-log/recorder.js";
 import { AccessTokens } from "../limits/access.js";
 import { ByteBudget } from "../limits/byte-budget.js";
 import { Api, type Provider } from "../call-log/call-trace.js";
