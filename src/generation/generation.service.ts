@@ -1,9 +1,9 @@
-import type { CallTrace, Phase } from "../call-log/call-trace.js";
+import type { CallTrace, ImageTrace, Phase } from "../call-log/call-trace.js";
 import { asGatewayError, ErrorCode, GatewayError, badInput } from "../errors.js";
 import { upstreamParameters, validateGeneration, type GenerationParams } from "../models/generation-rules.js";
 import { base64Preview, prepareInputImage, type InputImageLimits, type PreparedImage } from "./image-processing.js";
 import type { ImageStore, StoredImage, StreamedImage } from "../storage/image-store.js";
-import type { ImageModelInfo, ModelRegistry } from "../models/model-registry.js";
+import type { ModelRegistry } from "../models/model-registry.js";
 import type { GenerationResult, UpstreamTrace } from "../upstream/siliconflow-client.js";
 import type { WireInputImage } from "../upstream/wire.js";
 import type { ConcurrencyGate } from "../limits/concurrency-gate.js";
@@ -83,6 +83,55 @@ export interface GenerationOutcome {
   cacheHit: boolean;
 }
 
+/**
+ * A call checked and its inputs prepared, not yet spent anything: what `execute` needs, and what a job
+ * keeps until a worker runs it (the images apart, which go to the image store).
+ */
+export interface PreparedGeneration {
+  params: GenerationParams;
+  modelId: string;
+  /** The upstream's form fields. */
+  fields: Record<string, string | number>;
+  images: PreparedImage[];
+  /** Set for a seeded call that may be answered from the result cache. */
+  cacheKey: string | undefined;
+  /** What the images-per-minute budget is charged. */
+  imageCount: number;
+  /** The caller's own SiliconFlow key, when allowed. */
+  apiKey?: string;
+  publicBaseUrl: string;
+}
+
+export interface ExecuteOptions {
+  /**
+   * Called inside the concurrency gate right before the upstream POST; a throw sends nothing. Jobs mark
+   * themselves sent here, so a job picked up again after its worker died is never sent twice.
+   */
+  beforeSend?: () => Promise<void>;
+  /**
+   * Wait for the images-per-minute budget and for a slot of the gate however long it takes, instead of
+   * failing with RATE_LIMITED: a queued job's client is not waiting on a connection.
+   */
+  waitForCapacity?: boolean;
+  /** Ends such a wait (a shutdown), with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** The record's entry for one prepared input. */
+export function inputTrace(image: PreparedImage): ImageTrace {
+  return {
+    index: image.index,
+    base64Preview: base64Preview(image.data),
+    width: image.width,
+    height: image.height,
+    mimeType: image.mimeType,
+    bytes: image.data.length,
+    sourceFormat: image.sourceFormat,
+    sourceBytes: image.sourceBytes,
+    transformed: image.transformed,
+  };
+}
+
 export class GenerationService {
   private readonly monotonicMs: () => number;
 
@@ -107,7 +156,7 @@ export class GenerationService {
   async generate(request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
     const finished = this.deps.metrics?.callStarted();
     try {
-      return await this.run(request, trace);
+      return await this.execute(await this.prepare(request, trace), trace);
     } catch (error) {
       throw asGatewayError(error);
     } finally {
@@ -115,7 +164,20 @@ export class GenerationService {
     }
   }
 
-  private async run(request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
+  /**
+   * Everything that can fail cheaply, before anything is spent: the refusal check, the per-client limit,
+   * the token, the rules of the model, the uploads read and the images prepared. A job's submission ends
+   * here; `execute` runs the rest later, maybe on another replica.
+   */
+  async prepare(request: GenerationRequest, trace: CallTrace): Promise<PreparedGeneration> {
+    try {
+      return await this.prepareCall(request, trace);
+    } catch (error) {
+      throw asGatewayError(error);
+    }
+  }
+
+  private async prepareCall(request: GenerationRequest, trace: CallTrace): Promise<PreparedGeneration> {
     const { params, uploads, caller } = request;
     const { limits, registry } = this.deps;
     trace.params = params;
@@ -149,57 +211,76 @@ export class GenerationService {
     );
     const fields = upstreamParameters(params, model);
     const { cache } = this.deps;
-    // Only an explicit seed makes a repeat the same picture; without one each call is new by design.
+    // Only an explicit seed makes a repeat the same picture; without one each call is new by design. The key
+    // is of the bytes as uploaded, so a repeat matches whatever preparing them gives.
     const cacheKey = cache && params.seed != null && request.useCache !== false ? resultCacheKey(fields, buffers) : undefined;
+
+    const images: PreparedImage[] = await this.timed(trace, "preprocess", () =>
+      Promise.all(buffers.map((buffer, i) => prepareInputImage(buffer, i, limits.images))),
+    );
+    buffers.length = 0;
+    trace.inputs = images.map(inputTrace);
+    return {
+      params,
+      modelId: model.id,
+      fields,
+      images,
+      cacheKey,
+      imageCount: model.maxBatchSize > 1 ? (params.batchSize ?? 1) : 1,
+      apiKey: caller.apiKey,
+      publicBaseUrl: request.publicBaseUrl,
+    };
+  }
+
+  /**
+   * What a prepared call spends: the result cache asked (a seeded repeat is answered from it, the same call
+   * in flight elsewhere waited for), the images-per-minute budget reserved, a slot of the concurrency gate
+   * taken, then SiliconFlow called and the outputs downloaded and stored.
+   */
+  async execute(prepared: PreparedGeneration, trace: CallTrace, options: ExecuteOptions = {}): Promise<GenerationOutcome> {
+    try {
+      return await this.executeCall(prepared, trace, options);
+    } catch (error) {
+      throw asGatewayError(error);
+    }
+  }
+
+  private async executeCall(prepared: PreparedGeneration, trace: CallTrace, options: ExecuteOptions): Promise<GenerationOutcome> {
+    const { cache } = this.deps;
+    const { cacheKey } = prepared;
+    trace.params ??= prepared.params;
     // The same call in flight (here or on another replica) is waited for, not paid twice.
     const claim = cacheKey ? await cache?.claim(cacheKey) : undefined;
     if (cacheKey && claim?.result) {
-      if (await this.stillStored(claim.result)) return await this.fromCache(claim.result, request, trace);
+      if (await this.stillStored(claim.result)) return await this.fromCache(claim.result, prepared, trace);
       await cache?.delete(cacheKey);
     }
     try {
-      return await this.generateFresh(request, trace, model, buffers, fields, cacheKey);
+      return await this.generateFresh(prepared, trace, options);
     } finally {
       await claim?.release?.();
     }
   }
 
-  /** The call SiliconFlow answers: the inputs prepared, the budget reserved, the outputs downloaded, stored and (seeded) kept. */
-  private async generateFresh(
-    request: GenerationRequest,
-    trace: CallTrace,
-    model: ImageModelInfo,
-    buffers: Buffer[],
-    fields: Record<string, string | number>,
-    cacheKey: string | undefined,
-  ): Promise<GenerationOutcome> {
-    const { params, caller } = request;
-    const { limits, cache } = this.deps;
+  /** The call SiliconFlow answers: the budget reserved, the outputs downloaded, stored and (seeded) kept. */
+  private async generateFresh(prepared: PreparedGeneration, trace: CallTrace, options: ExecuteOptions): Promise<GenerationOutcome> {
+    const { images, fields, cacheKey } = prepared;
+    const { cache } = this.deps;
 
-    const prepared: PreparedImage[] = await this.timed(trace, "preprocess", () =>
-      Promise.all(buffers.map((buffer, i) => prepareInputImage(buffer, i, limits.images))),
-    );
-    buffers.length = 0;
-    trace.inputs = prepared.map((image) => ({
-      index: image.index,
-      base64Preview: base64Preview(image.data),
-      width: image.width,
-      height: image.height,
-      mimeType: image.mimeType,
-      bytes: image.data.length,
-      sourceFormat: image.sourceFormat,
-      sourceBytes: image.sourceBytes,
-      transformed: image.transformed,
-    }));
-
-    await this.deps.rateLimits.reserveImages(model.id, model.maxBatchSize > 1 ? (params.batchSize ?? 1) : 1);
+    if (options.waitForCapacity) {
+      await this.deps.rateLimits.reserveImagesPatiently(prepared.modelId, prepared.imageCount, options.signal);
+    } else {
+      await this.deps.rateLimits.reserveImages(prepared.modelId, prepared.imageCount);
+    }
     const queued = this.monotonicMs();
-    const result = await this.deps.gate.run(() => {
+    const send = async (): Promise<GenerationResult> => {
       trace.phases.queue = Math.round((this.monotonicMs() - queued) * 1000) / 1000;
-      return this.timed(trace, "upstream", () => this.deps.upstream.generate(fields, prepared, trace.upstream, caller.apiKey));
-    });
+      await options.beforeSend?.();
+      return this.timed(trace, "upstream", () => this.deps.upstream.generate(fields, images, trace.upstream, prepared.apiKey));
+    };
+    const result = await (options.waitForCapacity ? this.deps.gate.runPatiently(send, options.signal) : this.deps.gate.run(send));
     // The inputs are no longer needed; let them go before the outputs arrive.
-    prepared.length = 0;
+    images.length = 0;
     trace.upstreamTimings = result.timings;
     trace.seedUsed = result.seed;
 
@@ -211,7 +292,7 @@ export class GenerationService {
     const fresh: CachedResult = { images: stored, outputs, seed: result.seed, timings: result.timings, inputs: trace.inputs };
     // Kept before answering, so a repeat sent the moment this answer arrives, to any replica, finds it.
     if (cacheKey) await cache?.set(cacheKey, fresh);
-    return this.outcome(fresh, request, trace, false);
+    return this.outcome(fresh, prepared, trace, false);
   }
 
   /**
@@ -235,7 +316,7 @@ export class GenerationService {
     return found.every(Boolean);
   }
 
-  private fromCache(cached: CachedResult, request: GenerationRequest, trace: CallTrace): Promise<GenerationOutcome> {
+  private fromCache(cached: CachedResult, request: Pick<PreparedGeneration, "publicBaseUrl">, trace: CallTrace): Promise<GenerationOutcome> {
     trace.cacheHit = true;
     trace.inputs = cached.inputs;
     trace.upstreamTimings = cached.timings;
@@ -243,7 +324,7 @@ export class GenerationService {
     return this.outcome(cached, request, trace, true);
   }
 
-  private async outcome(result: CachedResult, request: GenerationRequest, trace: CallTrace, cacheHit: boolean): Promise<GenerationOutcome> {
+  private async outcome(result: CachedResult, request: Pick<PreparedGeneration, "publicBaseUrl">, trace: CallTrace, cacheHit: boolean): Promise<GenerationOutcome> {
     const base = request.publicBaseUrl.replace(/\/+$/, "");
     const images = result.images.map((image, index) => ({ ...image, index, url: `${base}/images/${image.fileName}` }));
     const { presignedUrl } = this.deps;

@@ -21,6 +21,7 @@ interface Waiter {
 export class ConcurrencyGate {
   private active = 0;
   private readonly queue: Waiter[] = [];
+  private readonly patient: Array<() => void> = [];
 
   constructor(private readonly options: ConcurrencyGateOptions) {}
 
@@ -29,7 +30,7 @@ export class ConcurrencyGate {
   }
 
   get waiting(): number {
-    return this.queue.length;
+    return this.queue.length + this.patient.length;
   }
 
   async run<T>(work: () => Promise<T>): Promise<T> {
@@ -39,6 +40,41 @@ export class ConcurrencyGate {
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * Like `run`, but waits for a slot however long it takes, outside `maxQueue` and `queueTimeoutMs`: for
+   * queued jobs, whose clients hold no connection. Patient waiters go after the impatient ones, which
+   * would otherwise time out. `signal` ends the wait with its reason.
+   */
+  async runPatiently<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquirePatiently(signal);
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquirePatiently(signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.active < this.options.max) {
+      this.active += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.patient.indexOf(start);
+        if (index >= 0) this.patient.splice(index, 1);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error("the wait for a slot was aborted"));
+      };
+      const start = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.patient.push(start);
+    });
   }
 
   private refusal(reason: string): GatewayError {
@@ -72,9 +108,11 @@ export class ConcurrencyGate {
   }
 
   private release(): void {
-    const next = this.queue.shift();
     // The slot passes straight to the next waiter: `active` stays the same.
-    if (next) next.start();
-    else this.active -= 1;
+    const next = this.queue.shift();
+    if (next) return next.start();
+    const patient = this.patient.shift();
+    if (patient) return patient();
+    this.active -= 1;
   }
 }

@@ -1,4 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ErrorCode, GatewayError } from "../errors.js";
 
 export interface RateLimitOptions {
@@ -44,6 +45,24 @@ export class RateLimits {
       await this.perClient.consume(clientKey, 1);
     } catch (result) {
       throw refusal(result, `Too many calls from this client: at most ${this.options.callsPerWindow} per ${this.options.windowSeconds} s`);
+    }
+  }
+
+  /**
+   * Takes `images` from the model's per-minute budget, waiting for the minute to turn as often as needed:
+   * for a queued job, the budget frees up by itself. A batch larger than the whole budget never fits and is
+   * refused at once. `signal` ends the wait with its reason.
+   */
+  async reserveImagesPatiently(model: string, images: number, signal?: AbortSignal): Promise<void> {
+    const perMinute = this.options.imagesPerMinute[model];
+    for (;;) {
+      signal?.throwIfAborted();
+      try {
+        return await this.reserveImages(model, images);
+      } catch (error) {
+        if (!(error instanceof GatewayError) || error.code !== ErrorCode.RATE_LIMITED || perMinute === undefined || images > perMinute) throw error;
+        await sleep((error.retryAfterSeconds ?? 1) * 1000, undefined, { signal });
+      }
     }
   }
 

@@ -110,4 +110,28 @@ describe("ConcurrencyGate", () => {
     second.finish("b");
     await expect(waiting).resolves.toBe("b");
   });
+
+  it("a patient waiter waits past maxQueue and queueTimeoutMs, after the impatient ones, and leaves on abort", async () => {
+    vi.useFakeTimers();
+    const gate = new ConcurrencyGate({ max: 1, maxQueue: 0, queueTimeoutMs: 1_000 });
+    const first = deferred();
+    const running = gate.run(() => first.promise);
+    const started: string[] = [];
+    const patient = gate.runPatiently(async () => {
+      started.push("patient");
+      return "p";
+    });
+    const aborted = new AbortController();
+    const leaving = gate.runPatiently(async () => "never", aborted.signal);
+    expect(gate.waiting).toBe(2);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(started).toEqual([]);
+    aborted.abort(new Error("stopping"));
+    await expect(leaving).rejects.toThrow("stopping");
+    first.finish("a");
+    await expect(running).resolves.toBe("a");
+    await expect(patient).resolves.toBe("p");
+    expect(gate.inFlight).toBe(0);
+    expect(gate.waiting).toBe(0);
+  });
 });
