@@ -17,6 +17,13 @@ const layers = [
     regex: "^\\.\\./call-log/(?!call-trace\\.js$)",
   },
   {
+    // The jobs room runs generations through the service and writes their lines when they end, so the
+    // call log's book and recorder are open to it; how it is served (GraphQL, HTTP) is not.
+    files: ["src/jobs/*.ts"],
+    message: "the jobs room is a service: it knows nothing of HTTP or GraphQL; the resolvers and routes call it",
+    group: ["../http/*", "../plugins/*", "../resolvers/*", "../schema/*", "../context.js", "../services.js", "../gateway.js", "../main.js", "../simulator/*"],
+  },
+  {
     files: ["src/upstream/*.ts"],
     message: "the SiliconFlow client imports only the errors, the masking of secrets and its own wire types",
     // The client stays a leaf that another upstream or a job worker can reuse as it is.

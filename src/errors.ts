@@ -23,6 +23,17 @@ export const ErrorCode = {
   SHUTTING_DOWN: "SHUTTING_DOWN",
   /** A call still running at the shutdown deadline was cut (call log only: its client is gone). */
   SHUTDOWN_INTERRUPTED: "SHUTDOWN_INTERRUPTED",
+  /**
+   * A generation job was cut after it had been sent to SiliconFlow (its worker died or stopped): it may
+   * have run and been billed, and it is never sent again.
+   */
+  UPSTREAM_INTERRUPTED: "UPSTREAM_INTERRUPTED",
+  /** No generation job with that id (or not one this client may see). */
+  JOB_NOT_FOUND: "JOB_NOT_FOUND",
+  /** The job is running or finished: only a QUEUED job can be cancelled. */
+  JOB_NOT_CANCELLABLE: "JOB_NOT_CANCELLABLE",
+  /** A job's error when its submitter cancelled it before it ran (nothing was sent or billed). */
+  JOB_CANCELLED: "JOB_CANCELLED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -44,6 +55,10 @@ const defaultHttpStatus: Record<ErrorCode, number> = {
   STORAGE_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
   SHUTDOWN_INTERRUPTED: 503,
+  UPSTREAM_INTERRUPTED: 502,
+  JOB_NOT_FOUND: 404,
+  JOB_NOT_CANCELLABLE: 409,
+  JOB_CANCELLED: 409,
 };
 
 /**

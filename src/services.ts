@@ -27,6 +27,9 @@ import { HealthService } from "./upstream/health.service.js";
 import type { OutputAddressPolicy } from "./upstream/output-address.js";
 import { SiliconFlowClient } from "./upstream/siliconflow-client.js";
 import { GATEWAY_VERSION } from "./version.js";
+import { JobService } from "./jobs/job.service.js";
+import type { JobNotifier } from "./jobs/job-notifier.js";
+import { jobEngineFor } from "./jobs/job-engine.js";
 
 export interface ServiceOptions {
   logger: Logger;
@@ -39,6 +42,8 @@ export interface ServiceOptions {
   /** The clocks: epoch ms for timestamps, monotonic ms for durations. */
   now?: () => number;
   monotonicMs?: () => number;
+  /** Who is told of finished jobs that named a `webhookUrl`; without one such submissions are refused. */
+  jobNotifier?: JobNotifier;
 }
 
 /** What the HTTP server is built from: everything below it, built from the configuration. */
@@ -60,6 +65,7 @@ export interface GatewayServices {
   metrics: GatewayMetrics;
   refusals: RefusalLimits;
   generation: GenerationService;
+  jobs: JobService;
   lifecycle: Lifecycle;
   startedAt: number;
   now: () => number;
@@ -153,6 +159,31 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     const recorder = recorderFor(config, callLog, logger, metrics, monotonicMs, apiKey);
     const generation = generationServiceFor(config, { lifecycle, callLog, registry, upstream, store, metrics, monotonicMs, shared });
 
+    // Jobs: durable on Redis (BullMQ) when there is one, else in this process; stopped before the call log and Redis close.
+    const engine = await jobEngineFor(config, redisUrl, logger, now);
+    const jobs = new JobService({
+      queue: engine.queue,
+      events: engine.events,
+      generation,
+      store,
+      recorder,
+      provider,
+      apiKey,
+      notifier: options.jobNotifier,
+      metrics,
+      recordTtlMs: config.jobs.recordTtlMs,
+      ownedByToken: config.auth.tokens.length > 0,
+      now,
+      monotonicMs,
+      onError: (error, message) => logger.error({ err: error }, message),
+    });
+    stops.push(() => jobs.close());
+    if (config.jobs.workers) {
+      jobs.startWorkers(config.jobs.workerConcurrency);
+      // At SIGTERM: no new job is taken; one not sent yet goes back to the queue at once.
+      background.push(() => void jobs.shutdown(config.shutdownTimeoutMs));
+    }
+
     return {
       config,
       logger,
@@ -169,6 +200,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       metrics,
       refusals: new RefusalLimits({ perMinute: config.rateLimit.refusalsPerMinute, redis: shared?.client }),
       generation,
+      jobs,
       lifecycle,
       startedAt,
       now,

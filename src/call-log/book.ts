@@ -44,6 +44,23 @@ export class CallBook {
     }
   }
 
+  /**
+   * A call whose line is written elsewhere if it goes ahead (a generation job's, by the worker that runs
+   * it, when it ends): `work` fills a record of its own; only when it throws does the call join this book,
+   * failed, so that a refusal at submission gets its line as any other refusal does.
+   */
+  async submit<T>(responseKey: string | undefined, apiKey: string | undefined, work: (trace: CallTrace) => Promise<T>): Promise<T> {
+    const trace = newCallTrace({ callId: randomUUID(), startedAt: this.now(), apiKeyMasked: maskApiKey(apiKey ?? this.apiKey), provider: this.provider, api: this.api });
+    trace.responseKey = responseKey;
+    try {
+      return await work(trace);
+    } catch (error) {
+      finishCall(trace, failureOf(error));
+      this.traces.push(trace);
+      throw error;
+    }
+  }
+
   /** A call refused before it could run: it is opened and ended at once, failed. */
   refuse(responseKey: string | undefined, failure: CallFailure): CallTrace {
     const trace = this.open(responseKey, this.apiKey);

@@ -4,7 +4,8 @@ import type { UpstreamTrace } from "../upstream/siliconflow-client.js";
 /** Who generates: SiliconFlow, or the built-in simulator when no key is set. */
 export const Provider = { SILICONFLOW: "SILICONFLOW", SIMULATOR: "SIMULATOR" } as const;
 export type Provider = (typeof Provider)[keyof typeof Provider];
-export type Phase = "upload" | "preprocess" | "queue" | "upstream" | "download" | "store";
+/** `jobQueue`: how long a generation job waited in the queue, from its submission until a worker took it. */
+export type Phase = "upload" | "preprocess" | "queue" | "upstream" | "download" | "store" | "jobQueue";
 
 /** Which face of the gateway a call came through; every face runs the same pipeline and writes the same line. */
 export const Api = { GRAPHQL: "graphql", OPENAI: "openai", REST: "rest" } as const;

@@ -58,6 +58,8 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta, policy: Cli
   timing.store_ms = trace.phases.store ?? null;
   // Extra: time spent waiting for an upstream slot (SILICONFLOW_MAX_CONCURRENCY).
   if (trace.phases.queue !== undefined) timing.queue_ms = trace.phases.queue;
+  // Extra, for a generation job: time from its submission until a worker took it.
+  if (trace.phases.jobQueue !== undefined) timing.job_queue_ms = trace.phases.jobQueue;
   const failed = trace.status !== "success";
   return {
     timestamp: new Date(trace.startedAt).toISOString(),

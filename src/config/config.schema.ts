@@ -197,6 +197,21 @@ export const configSchema = z
      * `rateLimit.redisUrl`, the older name, which is used for all of it when this is unset.
      */
     redisUrl: optionalString,
+    jobs: z
+      .object({
+        /** Whether this replica runs generation jobs; false: it only takes submissions (and serves reads). */
+        workers: flag.default(true),
+        /** Jobs this replica runs at once (they still share SILICONFLOW_MAX_CONCURRENCY with generateImages). */
+        workerConcurrency: positiveInt.default(8),
+        /** How long a job's record is kept after its last change; its output images stay. */
+        recordTtlMs: positiveInt.default(7 * 24 * 3_600_000),
+        /** BullMQ: how long a worker's lock on a job lasts unrenewed; a job whose worker died is taken again after it. */
+        lockMs: positiveInt.default(30_000),
+        /** BullMQ: how often workers look for jobs whose lock expired (their worker died). */
+        stalledIntervalMs: positiveInt.default(30_000),
+      })
+      .strict()
+      .prefault({}),
     /** Model capability overrides and additions; checked by the model registry. */
     models: z.array(z.record(z.string(), z.unknown())).default([]),
   })
@@ -278,4 +293,9 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["MAX_INPUT_LONG_SIDE", ["uploads", "maxLongSide"]],
   ["MAX_INPUT_PIXELS", ["uploads", "maxInputPixels"]],
   ["MAX_PROMPT_LENGTH", ["limits", "maxPromptLength"]],
+  ["GATEWAY_WORKERS", ["jobs", "workers"]],
+  ["GATEWAY_WORKER_CONCURRENCY", ["jobs", "workerConcurrency"]],
+  ["GATEWAY_JOB_TTL_MS", ["jobs", "recordTtlMs"]],
+  ["GATEWAY_JOB_LOCK_MS", ["jobs", "lockMs"]],
+  ["GATEWAY_JOB_STALLED_INTERVAL_MS", ["jobs", "stalledIntervalMs"]],
 ];

@@ -11,6 +11,7 @@ import { protectQueriesPlugin } from "../plugins/protect-queries.plugin.js";
 import { queryLimitsPlugin } from "../plugins/query-limits.plugin.js";
 import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
 import { HealthResolver } from "../resolvers/health.resolver.js";
+import { JobResolver } from "../resolvers/job.resolver.js";
 import { ModelResolver } from "../resolvers/model.resolver.js";
 import { buildGatewaySchema, type ResolverClass, type ResolverInstances } from "../schema/build-schema.js";
 import { formatError } from "../schema/errors.js";
@@ -62,6 +63,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
     [GenerationResolver, new GenerationResolver(services.generation, monotonicMs)],
     [GeneratedImageResolver, new GeneratedImageResolver(services.store)],
     [ModelResolver, new ModelResolver(services.registry)],
+    [JobResolver, new JobResolver(services.jobs)],
     [
       HealthResolver,
       new HealthResolver({

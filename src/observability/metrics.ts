@@ -15,6 +15,9 @@ export class GatewayMetrics {
   private readonly outputImages: Counter<"model">;
   private readonly cacheHits: Counter<"model">;
   private readonly rateLimited: Counter<"code">;
+  private readonly jobs: Counter<"status">;
+  private readonly jobQueueWait: Histogram;
+  private jobDepth: (() => Promise<{ waiting: number; active: number }>) | undefined;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -39,6 +42,39 @@ export class GatewayMetrics {
     this.outputImages = new Counter({ name: `${PREFIX}output_images_total`, help: "Output images returned", labelNames: ["model"], registers });
     this.cacheHits = new Counter({ name: `${PREFIX}cache_hits_total`, help: "Calls answered from the result cache (not billed)", labelNames: ["model"], registers });
     this.rateLimited = new Counter({ name: `${PREFIX}rate_limited_total`, help: "Calls refused by a rate limit, the gateway's or SiliconFlow's", labelNames: ["code"], registers });
+    this.jobs = new Counter({ name: `${PREFIX}jobs_total`, help: "Generation jobs entering each state (QUEUED at submission, RUNNING, and the final ones), on this replica", labelNames: ["status"], registers });
+    this.jobQueueWait = new Histogram({
+      name: `${PREFIX}job_queue_wait_seconds`,
+      help: "Time a generation job waited from its submission until a worker of this replica took it",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    });
+    const depthOf = () => this.jobDepth?.();
+    new Gauge({
+      name: `${PREFIX}job_queue_depth`,
+      help: "Generation jobs waiting for a worker and being run, in the whole queue (all replicas with Redis)",
+      labelNames: ["state"],
+      registers,
+      async collect() {
+        const depth = await depthOf()?.catch(() => undefined);
+        if (!depth) return;
+        this.set({ state: "waiting" }, depth.waiting);
+        this.set({ state: "active" }, depth.active);
+      },
+    });
+  }
+
+  /** Where the queue depth is read from, at each scrape. */
+  watchJobQueue(depth: () => Promise<{ waiting: number; active: number }>): void {
+    this.jobDepth = depth;
+  }
+
+  jobState(status: string): void {
+    this.jobs.inc({ status });
+  }
+
+  jobStarted(waitedMs: number): void {
+    this.jobQueueWait.observe(Math.max(0, waitedMs) / 1000);
   }
 
   callStarted(): () => void {

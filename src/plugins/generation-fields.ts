@@ -1,6 +1,9 @@
 import { Kind, OperationTypeNode, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionNode, type SelectionSetNode } from "graphql";
 
 export const GENERATE_FIELD = "generateImages";
+/** A job is a paid call as well, run later: it counts as one wherever generations are counted. */
+export const SUBMIT_FIELD = "submitGeneration";
+const PAID_FIELDS: ReadonlySet<string> = new Set([GENERATE_FIELD, SUBMIT_FIELD]);
 
 export type FragmentMap = ReadonlyMap<string, FragmentDefinitionNode>;
 
@@ -39,7 +42,7 @@ function collect(
   for (const selection of selectionSet.selections) {
     if (!mayRun(selection, variables)) continue;
     if (selection.kind === Kind.FIELD) {
-      if (selection.name.value === GENERATE_FIELD) keys.add(selection.alias?.value ?? GENERATE_FIELD);
+      if (PAID_FIELDS.has(selection.name.value)) keys.add(selection.alias?.value ?? selection.name.value);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       // On the mutation root every valid type condition matches: the root is an object type.
       collect(selection.selectionSet, fragments, variables, keys, walked);
@@ -56,7 +59,7 @@ function collect(
 }
 
 /**
- * The response keys (alias, else the name) of every generateImages that would execute in the operation,
+ * The response keys (alias, else the name) of every generateImages and submitGeneration that would execute in the operation,
  * reached directly, through inline fragments or through named fragment spreads. Fields sharing a response
  * key are merged by GraphQL into one execution, so they count once. Used both to cap the calls of one
  * operation and to log each call of a refused one, so the two cannot disagree.

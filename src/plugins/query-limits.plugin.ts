@@ -151,7 +151,7 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): A
 
           const generations = generationFields(document, operation, request.variables ?? {}).length;
           if (generations > limits.maxGenerations) {
-            throw refuse(`An operation may hold at most ${limits.maxGenerations} generateImages calls, this one has ${generations}`);
+            throw refuse(`An operation may hold at most ${limits.maxGenerations} generateImages calls, this one has ${generations} (each submitGeneration counts as one)`);
           }
 
           let complexity: number;

@@ -2,9 +2,10 @@ import type { GraphQLSchema } from "graphql";
 import { buildSchema, type ContainerType } from "type-graphql";
 import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
 import { HealthResolver } from "../resolvers/health.resolver.js";
+import { JobResolver } from "../resolvers/job.resolver.js";
 import { ModelResolver } from "../resolvers/model.resolver.js";
 
-export const resolverClasses = [GenerationResolver, GeneratedImageResolver, ModelResolver, HealthResolver] as const;
+export const resolverClasses = [GenerationResolver, GeneratedImageResolver, ModelResolver, HealthResolver, JobResolver] as const;
 
 export type ResolverClass = (typeof resolverClasses)[number];
 export type ResolverInstances = ReadonlyMap<ResolverClass, object>;

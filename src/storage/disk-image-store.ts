@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
-import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { access, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { describeImage } from "../generation/image-processing.js";
-import { parseImageName, type ByteRange, type ImageStore, type StoredFile, type StreamedImage } from "./image-store.js";
+import { checkJobInputName, parseImageName, type ByteRange, type ImageStore, type StoredFile, type StreamedImage } from "./image-store.js";
 import { ContentDigest } from "./content-digest.js";
 
 /** A file being written; renamed to its hash when complete. */
@@ -40,11 +40,14 @@ function storageError(error: unknown): unknown {
 /** Output images as files in `DATA_DIR/images`, written under a temporary name and renamed to their hash. */
 export class DiskImageStore implements ImageStore {
   readonly dir: string;
+  /** Queued jobs' prepared inputs, beside the images. */
+  readonly jobInputDir: string;
   /** A folder that cannot be written fails the start instead: a local disk is this process's own to fix. */
   readonly unavailableReason = undefined;
 
   constructor(dataDir: string) {
     this.dir = path.resolve(dataDir, "images");
+    this.jobInputDir = path.resolve(dataDir, "job-inputs");
   }
 
   /**
@@ -55,6 +58,7 @@ export class DiskImageStore implements ImageStore {
   async init(startedAt = Date.now()): Promise<number> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await access(this.dir, constants.W_OK);
+    await mkdir(this.jobInputDir, { recursive: true, mode: 0o700 });
     let removed = 0;
     for (const name of await readdir(this.dir)) {
       if (!TEMPORARY.test(name)) continue;
@@ -126,6 +130,29 @@ export class DiskImageStore implements ImageStore {
   async read(fileName: string): Promise<Buffer | null> {
     const found = await this.find(fileName);
     return found ? readFile(path.join(this.dir, found.fileName)) : null;
+  }
+
+  async putJobInput(name: string, data: Buffer): Promise<void> {
+    checkJobInputName(name);
+    // Written whole under a temporary name, then renamed: a worker never reads half an input.
+    const temporary = path.join(this.jobInputDir, `.${randomUUID()}.tmp`);
+    try {
+      await writeFile(temporary, data, { mode: 0o600 });
+      await rename(temporary, path.join(this.jobInputDir, name));
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw storageError(error);
+    }
+  }
+
+  async readJobInput(name: string): Promise<Buffer | null> {
+    checkJobInputName(name);
+    return readFile(path.join(this.jobInputDir, name)).catch(() => null);
+  }
+
+  async deleteJobInput(name: string): Promise<void> {
+    checkJobInputName(name);
+    await unlink(path.join(this.jobInputDir, name)).catch(() => undefined);
   }
 
   close(): void {}

@@ -49,6 +49,15 @@ export interface ImageStore {
   read(fileName: string): Promise<Buffer | null>;
   /** A URL of the store itself that fetches the image for a while, for stores that have one (S3). */
   presignedUrl?(fileName: string): Promise<string>;
+  /**
+   * A queued job's prepared input, kept apart from the outputs (`job-inputs/`) until the job ends, so that
+   * whichever replica runs the job reads it. `name` is `jobInputName`'s; anything else is refused.
+   */
+  putJobInput(name: string, data: Buffer): Promise<void>;
+  /** The input's bytes, or null when it is gone. */
+  readJobInput(name: string): Promise<Buffer | null>;
+  /** Removes it; one already gone is no error. */
+  deleteJobInput(name: string): Promise<void>;
   /** Lets go of connections; at shutdown. */
   close(): void;
 }
@@ -68,4 +77,18 @@ const mimeByExtension: Record<string, string> = {
 export function parseImageName(fileName: string): { hash: string; mimeType: string } | undefined {
   const match = NAME.exec(fileName);
   return match ? { hash: match[1]!, mimeType: mimeByExtension[match[2]!]! } : undefined;
+}
+
+const JOB_INPUT = /^[0-9a-f-]{36}-\d{1,2}$/;
+
+/** The stored name of input `index` of job `jobId` (a UUID). */
+export function jobInputName(jobId: string, index: number): string {
+  const name = `${jobId}-${index}`;
+  checkJobInputName(name);
+  return name;
+}
+
+/** Refuses any name that is not a job input's, so that no name reaches a path or key it should not. */
+export function checkJobInputName(name: string): void {
+  if (!JOB_INPUT.test(name)) throw new Error(`not a job input name: ${name.slice(0, 80)}`);
 }

@@ -15,7 +15,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { describeImageHead } from "../generation/image-processing.js";
-import { parseImageName, type ByteRange, type ImageStore, type StoredFile, type StreamedImage } from "./image-store.js";
+import { checkJobInputName, parseImageName, type ByteRange, type ImageStore, type StoredFile, type StreamedImage } from "./image-store.js";
 import { ContentDigest } from "./content-digest.js";
 
 export interface S3StoreOptions {
@@ -288,6 +288,33 @@ export class S3ImageStore implements ImageStore {
   /** Signed here, without a request: a fresh one costs nothing, so each answer and redirect gets its own. */
   async presignedUrl(fileName: string): Promise<string> {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(fileName) }), { expiresIn: this.urlExpirySeconds });
+  }
+
+  private jobInputKey(name: string): string {
+    checkJobInputName(name);
+    return `${this.prefix}job-inputs/${name}`;
+  }
+
+  async putJobInput(name: string, data: Buffer): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.jobInputKey(name), Body: data, ContentLength: data.length }));
+    } catch (error) {
+      throw this.failure("keep a job's input", error);
+    }
+  }
+
+  async readJobInput(name: string): Promise<Buffer | null> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.jobInputKey(name) }));
+      return object.Body ? Buffer.from(await object.Body.transformToByteArray()) : null;
+    } catch (error) {
+      if (notFound(error)) return null;
+      throw this.failure("read a job's input", error);
+    }
+  }
+
+  async deleteJobInput(name: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.jobInputKey(name) })).catch(() => undefined);
   }
 
   close(): void {

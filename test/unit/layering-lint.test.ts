@@ -26,6 +26,9 @@ describe("the layering is enforced by lint", () => {
     ["src/upstream/example.ts", "../http/multipart.js"],
     ["src/simulator/example.ts", "../errors.js"],
     ["src/simulator/example.ts", "../upstream/wire.js"],
+    ["src/jobs/example.ts", "../schema/job.type.js"],
+    ["src/jobs/example.ts", "../resolvers/job.resolver.js"],
+    ["src/jobs/example.ts", "../http/server.js"],
   ])("%s may not import %s", async (file, specifier) => {
     expect(await refusals(file, specifier)).toHaveLength(1);
   });
@@ -40,6 +43,8 @@ describe("the layering is enforced by lint", () => {
     ["src/upstream/example.ts", "./wire.js"],
     ["src/simulator/example.ts", "./painter.js"],
     ["src/http/example.ts", "../generation/generation.service.js"],
+    ["src/jobs/example.ts", "../call-log/recorder.js"],
+    ["src/jobs/example.ts", "../generation/generation.service.js"],
   ])("%s may import %s", async (file, specifier) => {
     expect(await refusals(file, specifier)).toEqual([]);
   });
