@@ -58,6 +58,11 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect(lines[0]).toMatchObject({ status: "success", call_id: done.result!.callId, request_id: "submit-req-1", client_ip: "127.0.0.1", batch_size: 2, api: "graphql" });
     expect(lines[0]!.timing.job_queue_ms).toEqual(expect.any(Number));
     expect(lines[0]!.output_images).toHaveLength(2);
+
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    for (const status of ["QUEUED", "RUNNING", "SUCCEEDED"]) expect(metrics).toContain(`siliconflow_gateway_jobs_total{status="${status}"} 1`);
+    expect(metrics).toContain('siliconflow_gateway_job_queue_depth{state="waiting"} 0');
+    expect(metrics).toContain("siliconflow_gateway_job_queue_wait_seconds_count 1");
   });
 
   it("an edit job keeps its prepared inputs in the store until it ends, then deletes them", async () => {
