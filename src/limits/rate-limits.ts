@@ -1,5 +1,4 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ErrorCode, GatewayError } from "../errors.js";
 
 export interface RateLimitOptions {
@@ -17,6 +16,24 @@ export function rateLimiter(points: number, duration: number, keyPrefix: string,
   const memory = new RateLimiterMemory({ points, duration, keyPrefix });
   // With Redis down, count in memory rather than refuse everyone: a counter outage must not become an outage.
   return redis ? new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix, insuranceLimiter: memory }) : memory;
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = (): Error => (signal?.reason instanceof Error ? signal.reason : new Error("the wait for the images-per-minute budget was aborted"));
+    // Aborted while the budget was being asked: no abort event is coming.
+    if (signal?.aborted) return reject(aborted());
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(aborted());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function refusal(result: unknown, message: string): GatewayError {
@@ -61,7 +78,7 @@ export class RateLimits {
         return await this.reserveImages(model, images);
       } catch (error) {
         if (!(error instanceof GatewayError) || error.code !== ErrorCode.RATE_LIMITED || perMinute === undefined || images > perMinute) throw error;
-        await sleep((error.retryAfterSeconds ?? 1) * 1000, undefined, { signal });
+        await pause((error.retryAfterSeconds ?? 1) * 1000, signal);
       }
     }
   }

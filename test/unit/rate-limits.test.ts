@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { GatewayError } from "../../src/errors.js";
 import { RateLimits } from "../../src/limits/rate-limits.js";
 import { RefusalLimits } from "../../src/limits/refusal-limits.js";
@@ -58,5 +58,33 @@ describe("the refusal budget", () => {
     for (let i = 0; i < 10; i += 1) off.count("ip:1");
     await nextTurn();
     expect(off.retryAfterSeconds("ip:1")).toBeUndefined();
+  });
+});
+
+describe("the images-per-minute budget, waited for (queued jobs)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("waits for the minute to turn instead of refusing; a batch larger than the whole budget is refused at once; a wait can be aborted", async () => {
+    vi.useFakeTimers();
+    const limits = new RateLimits({ windowSeconds: 60, imagesPerMinute: { m: 2 } });
+    await limits.reserveImages("m", 2);
+    let reserved = false;
+    const waiting = limits.reserveImagesPatiently("m", 1).then(() => (reserved = true));
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(reserved).toBe(false);
+    await vi.advanceTimersByTimeAsync(31_000);
+    await waiting;
+    expect(reserved).toBe(true);
+
+    expect(await codeOf(limits.reserveImagesPatiently("m", 3))).toBe("RATE_LIMITED");
+
+    await limits.reserveImages("m", 1);
+    const abort = new AbortController();
+    const aborted = limits.reserveImagesPatiently("m", 1, abort.signal);
+    const settled = aborted.catch((error: unknown) => error);
+    abort.abort(new Error("stopping"));
+    expect(await settled).toEqual(new Error("stopping"));
   });
 });
