@@ -5,6 +5,7 @@ import { imageSlots, multipartBody, postJson, startHarness, type Harness } from 
 import { solidPng } from "./support/images.js";
 import { CANCEL, JOB_FIELDS, pollJob, readJob, submitJob, SUBMIT, type Job } from "./support/jobs.js";
 import { redisAvailable, startRedis, type TestRedis } from "./support/redis.js";
+import { waitFor } from "./support/wait.js";
 
 const TEXT = { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse at dusk", imageSize: "768x1024" };
 
@@ -154,6 +155,15 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect((await h.logLines()).filter((l) => l.job_id === queued.id)).toEqual([]);
     const unknown = await postJson(h.graphqlUrl, `query { generationJob(id: "00000000-0000-0000-0000-000000000000") { ${JOB_FIELDS} } }`);
     expect(unknown.body.data).toEqual({ generationJob: null });
+  });
+
+  it("a job's record expires GATEWAY_JOB_TTL_MS after its last change; its images stay", async () => {
+    h = await start({ jobs: { recordTtlMs: 1_000 } });
+    const job = (await submitJob(h.graphqlUrl, TEXT)).body.data!.submitGeneration;
+    const done = await pollJob(h.graphqlUrl, job.id, ["SUCCEEDED"]);
+    const harness = h;
+    await waitFor(async () => ((await readJob(harness.graphqlUrl, job.id)) === null ? true : undefined), 10_000);
+    expect((await fetch(done.result!.images[0]!.url)).status).toBe(200);
   });
 
   it("an upstream failure ends the job FAILED with the code generateImages would give, and its line", async () => {
