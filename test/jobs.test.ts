@@ -102,6 +102,13 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect(h.simulator.received.length).toBe(before);
   });
 
+  it("a caller's own SiliconFlow key is refused at submission: jobs run with the gateway's", async () => {
+    h = await start({ auth: { allowClientApiKey: true } });
+    const { body } = await submitJob(h.graphqlUrl, TEXT, { headers: { "x-siliconflow-api-key": "sk-callers-own-key-000000001" } });
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "x-siliconflow-api-key" });
+    expect(h.simulator.received).toHaveLength(0);
+  });
+
   it("submitGeneration counts toward the operation's generation cap", async () => {
     h = await start({ limits: { maxGenerationsPerRequest: 2 } });
     const aliases = [0, 1, 2].map((i) => `j${i}: submitGeneration(input: $input) { id }`).join("\n");
