@@ -137,6 +137,13 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect(cancel.body.errors?.[0]?.extensions).toMatchObject({ code: "JOB_NOT_FOUND" });
     await pollJob(h.graphqlUrl, other.id, ["SUCCEEDED"], 20_000, b);
     expect(h.simulator.received).toHaveLength(2);
+
+    // Two submissions with one key at the same moment: one job.
+    const raced = await Promise.all([0, 1, 2].map(() => submitJob(h!.graphqlUrl, TEXT, { key: "race-1", headers: a })));
+    const ids = new Set(raced.map((r) => r.body.data!.submitGeneration.id));
+    expect(ids.size).toBe(1);
+    await pollJob(h.graphqlUrl, [...ids][0]!, ["SUCCEEDED"], 20_000, a);
+    expect(h.simulator.received).toHaveLength(3);
   });
 
   it("cancel: a QUEUED job becomes CANCELLED with nothing sent; a RUNNING one is refused with JOB_NOT_CANCELLABLE", async () => {

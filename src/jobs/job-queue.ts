@@ -1,4 +1,4 @@
-import type { ImageTrace } from "../call-log/call-trace.js";
+import type { Api, ImageTrace } from "../call-log/call-trace.js";
 import type { GenerationParams } from "../models/generation-rules.js";
 import type { JobView } from "./job.js";
 
@@ -35,6 +35,8 @@ export interface JobSubmission {
   operationName: string | null;
   /** Who per-client counters count by (`token:<n>` or `ip:<address>`). */
   clientKey: string;
+  /** The face it came through (GraphQL when absent), for the line's `api`. */
+  api?: Api;
 }
 
 /** A job as the engines keep it: the view every face shows, and what only the gateway reads. */

@@ -74,7 +74,10 @@ export class JobService {
   constructor(private readonly deps: JobServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
-    this.feed = jobFeed(deps.events, async (id) => (await this.deps.queue.read(id))?.view ?? null);
+    this.feed = jobFeed(deps.events, async (id) => {
+      const record = await this.deps.queue.read(id);
+      return record ? this.withPosition(record.view) : null;
+    });
     deps.metrics?.watchJobQueue(() => deps.queue.depth());
   }
 
@@ -259,7 +262,7 @@ export class JobService {
     const work = record.work!;
     const id = record.view.id;
     const startedAt = this.now();
-    const book = new CallBook(this.deps.provider, this.deps.apiKey, this.now);
+    const book = new CallBook(this.deps.provider, this.deps.apiKey, this.now, undefined, record.submission.api);
     const interrupted = new GatewayError(ErrorCode.UPSTREAM_INTERRUPTED, INTERRUPTED_MESSAGE);
     let outcome: GenerationOutcome | undefined;
     let failure: GatewayError | undefined;
@@ -333,7 +336,7 @@ export class JobService {
     const failure = sent
       ? new GatewayError(ErrorCode.UPSTREAM_INTERRUPTED, INTERRUPTED_MESSAGE)
       : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the job's workers stopped before sending it, too often; it was not sent and is not tried again");
-    const book = new CallBook(this.deps.provider, this.deps.apiKey, this.now);
+    const book = new CallBook(this.deps.provider, this.deps.apiKey, this.now, undefined, record.submission.api);
     await book
       .run(undefined, undefined, async (trace) => {
         this.jobTrace(trace, record, record.work!, record.view.startedAt ?? this.now());
