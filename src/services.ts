@@ -173,6 +173,8 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       metrics,
       recordTtlMs: config.jobs.recordTtlMs,
       ownedByToken: config.auth.tokens.length > 0,
+      // A worker about to send a job asks the same as a new generateImages, draining apart (it hands the job back).
+      spendingRefusal: () => spendingRefusal(callLog, store),
       now,
       monotonicMs,
       onError: (error, message) => logger.error({ err: error }, message),
@@ -338,6 +340,20 @@ function resultCacheFor(config: GatewayConfig, shared: SharedRedis | undefined):
   });
 }
 
+/** Why no paid call may start now: the call log or the image store cannot be written. */
+function spendingRefusal(callLog: CallLogWriter, store: ImageStore): GatewayError | undefined {
+  if (!callLog.available) {
+    return new GatewayError(
+      ErrorCode.CALL_LOG_UNAVAILABLE,
+      `the gateway cannot write its call log (${callLog.unavailableReason ?? "unknown reason"}), the record of every paid call, so it starts no new generation until it can; retry later`,
+    );
+  }
+  if (store.unavailableReason) {
+    return new GatewayError(ErrorCode.STORAGE_UNAVAILABLE, `the gateway cannot keep generated images (${store.unavailableReason}), so it starts no new generation; retry later`);
+  }
+  return undefined;
+}
+
 function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, shared, ...parts }: GenerationParts): GenerationService {
   const redis = shared?.client;
   const { store } = parts;
@@ -349,16 +365,7 @@ function generationServiceFor(config: GatewayConfig, { lifecycle, callLog, share
       if (lifecycle.draining) {
         return new GatewayError(ErrorCode.SHUTTING_DOWN, "the gateway is shutting down and starts no new generation; retry and another instance will take it");
       }
-      if (!callLog.available) {
-        return new GatewayError(
-          ErrorCode.CALL_LOG_UNAVAILABLE,
-          `the gateway cannot write its call log (${callLog.unavailableReason ?? "unknown reason"}), the record of every paid call, so it starts no new generation until it can; retry later`,
-        );
-      }
-      if (store.unavailableReason) {
-        return new GatewayError(ErrorCode.STORAGE_UNAVAILABLE, `the gateway cannot keep generated images (${store.unavailableReason}), so it starts no new generation; retry later`);
-      }
-      return undefined;
+      return spendingRefusal(callLog, store);
     },
     cache: resultCacheFor(config, shared),
     gate: new ConcurrencyGate({ max: config.siliconflow.maxConcurrency, maxQueue: config.siliconflow.maxQueue, queueTimeoutMs: config.siliconflow.queueTimeoutMs }),

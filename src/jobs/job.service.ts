@@ -36,6 +36,11 @@ export interface JobServiceDeps {
   recordTtlMs: number;
   /** True when client tokens are configured: a job is then seen and cancelled only with the token that submitted it. */
   ownedByToken: boolean;
+  /**
+   * Asked right before a job is sent: an error when no paid call may start now (the call log or the image
+   * store cannot be written). The job then ends FAILED with it, nothing sent.
+   */
+  spendingRefusal?: () => GatewayError | undefined;
   now?: () => number;
   monotonicMs?: () => number;
   /** A failure that is nobody's request's (an event not published, a record not saved at the end). */
@@ -283,6 +288,8 @@ export class JobService {
           signal: running.abort.signal,
           beforeSend: async () => {
             running.abort.signal.throwIfAborted();
+            const refusal = this.deps.spendingRefusal?.();
+            if (refusal) throw refusal;
             if (!(await this.deps.queue.markSent(id, this.deps.recordTtlMs))) throw interrupted;
             running.sent = true;
           },
