@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { imageSlots, multipartBody, postJson, startHarness, type Harness } from "./support/harness.js";
 import { solidPng } from "./support/images.js";
 import { CANCEL, JOB_FIELDS, pollJob, readJob, submitJob, SUBMIT, type Job } from "./support/jobs.js";
@@ -16,15 +16,14 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
   let redis: TestRedis | undefined;
   let h: Harness | undefined;
 
-  beforeAll(async () => {
+  // A Redis of its own for each test: a job one test leaves queued is not another's.
+  beforeEach(async () => {
     if (engine === "bullmq") redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.kill();
   });
   afterEach(async () => {
     await h?.close();
     h = undefined;
+    await redis?.kill();
   });
 
   const start = (config: Record<string, unknown> = {}) =>
@@ -173,11 +172,15 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
 
   it("a job's record expires GATEWAY_JOB_TTL_MS after its last change; its images stay", async () => {
     h = await start({ jobs: { recordTtlMs: 1_000 } });
-    const job = (await submitJob(h.graphqlUrl, TEXT)).body.data!.submitGeneration;
+    const job = (await submitJob(h.graphqlUrl, TEXT, { key: "ttl-1" })).body.data!.submitGeneration;
     const done = await pollJob(h.graphqlUrl, job.id, ["SUCCEEDED"]);
     const harness = h;
     await waitFor(async () => ((await readJob(harness.graphqlUrl, job.id)) === null ? true : undefined), 10_000);
     expect((await fetch(done.result!.images[0]!.url)).status).toBe(200);
+    // Its idempotency key went with it: the same key submits anew.
+    const again = await submitJob(h.graphqlUrl, TEXT, { key: "ttl-1" });
+    expect(again.body.errors).toBeUndefined();
+    expect(again.body.data!.submitGeneration.id).not.toBe(job.id);
   });
 
   it("an upstream failure ends the job FAILED with the code generateImages would give, and its line", async () => {
@@ -188,5 +191,19 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect(done).toMatchObject({ status: "FAILED", result: null, error: { code: "UPSTREAM_BAD_REQUEST" } });
     const line = (await h.logLines()).find((l) => l.job_id === job.id);
     expect(line).toMatchObject({ status: "failed", error_code: "UPSTREAM_BAD_REQUEST", upstream_attempts: 1 });
+  });
+});
+
+describe("the job engine says which it is at start", () => {
+  it("without REDIS_URL: the in-process queue, not durable", async () => {
+    const appLog: string[] = [];
+    const h = await startHarness({ appLog: { write: (line) => void appLog.push(line) } });
+    try {
+      const said = appLog.map((line) => JSON.parse(line) as { level: number; msg: string }).find((entry) => entry.msg.includes("in-process queue"));
+      expect(said?.msg).toMatch(/not durable/);
+      expect(said?.level).toBe(40);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -120,7 +120,8 @@ export class JobService {
     const prepared = await this.deps.generation.prepare(request, trace);
     const id = randomUUID();
     if (scope) {
-      const holder = await this.deps.queue.claimIdempotent(scope, id, IDEMPOTENCY_TTL_MS);
+      // Never longer than the record: a key must not outlive the job it names and block new submissions.
+      const holder = await this.deps.queue.claimIdempotent(scope, id, Math.min(IDEMPOTENCY_TTL_MS, this.deps.recordTtlMs));
       // Another submission with the same key won the race: its job is this one.
       if (holder !== id) return (await this.waitForRecord(holder, caller)) ?? this.refuseUnknown();
     }
