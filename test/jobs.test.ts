@@ -134,6 +134,8 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect(await readJob(h.graphqlUrl, first.id, b)).toBeNull();
     const cancel = await postJson(h.graphqlUrl, CANCEL, { id: first.id }, b);
     expect(cancel.body.errors?.[0]?.extensions).toMatchObject({ code: "JOB_NOT_FOUND" });
+    const anonymous = await postJson(h.graphqlUrl, CANCEL, { id: first.id });
+    expect(anonymous.body.errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED" });
     await pollJob(h.graphqlUrl, other.id, ["SUCCEEDED"], 20_000, b);
     expect(h.simulator.received).toHaveLength(2);
 

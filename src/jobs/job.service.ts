@@ -170,6 +170,9 @@ export class JobService {
 
   /** QUEUED becomes CANCELLED, with nothing sent; a job that runs or has ended cannot be cancelled. */
   async cancel(id: string, caller: Caller): Promise<JobView> {
+    if (this.deps.ownedByToken && !caller.authenticated) {
+      throw new GatewayError(ErrorCode.UNAUTHENTICATED, "cancelGeneration needs the client token the job was submitted with: send `Authorization: Bearer <token>`");
+    }
     const record = await this.visible(id, caller);
     if (!record) return this.refuseUnknown();
     if (record.view.status === JobStatus.CANCELLED) return record.view;
