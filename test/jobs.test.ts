@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { imageSlots, multipartBody, postJson, startHarness, type Harness } from "./support/harness.js";
+import { GENERATE, imageSlots, multipartBody, postJson, startHarness, type Harness } from "./support/harness.js";
 import { solidPng } from "./support/images.js";
 import { CANCEL, JOB_FIELDS, pollJob, readJob, submitJob, SUBMIT, type Job } from "./support/jobs.js";
 import { redisAvailable, startRedis, type TestRedis } from "./support/redis.js";
@@ -170,6 +170,22 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect((await h.logLines()).filter((l) => l.job_id === queued.id)).toEqual([]);
     const unknown = await postJson(h.graphqlUrl, `query { generationJob(id: "00000000-0000-0000-0000-000000000000") { ${JOB_FIELDS} } }`);
     expect(unknown.body.data).toEqual({ generationJob: null });
+  });
+
+  it("a job waits for a free upstream slot past SILICONFLOW_MAX_QUEUE and SILICONFLOW_QUEUE_TIMEOUT_MS, where generateImages is refused", async () => {
+    h = await start({ siliconflow: { maxConcurrency: 1, maxQueue: 0, queueTimeoutMs: 200 } });
+    const harness = h;
+    h.simulator.addFault({ fault: { kind: "latency", ms: 1_200 }, times: 1 });
+    const holding = postJson(h.graphqlUrl, GENERATE, { input: { ...TEXT, prompt: "holds the slot" } });
+    await waitFor(async () => (harness.simulator.received.length === 1 ? true : undefined), 10_000);
+    const job = (await submitJob(h.graphqlUrl, TEXT)).body.data!.submitGeneration;
+    const refused = await postJson(h.graphqlUrl, GENERATE, { input: { ...TEXT, prompt: "refused" } });
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
+    expect((await holding).body.errors).toBeUndefined();
+    const done = await pollJob(h.graphqlUrl, job.id, ["SUCCEEDED", "FAILED"]);
+    expect(done.status).toBe("SUCCEEDED");
+    const line = (await h.logLines()).find((l) => l.job_id === job.id)!;
+    expect(line.timing.queue_ms).toBeGreaterThan(200);
   });
 
   it("a job's record expires GATEWAY_JOB_TTL_MS after its last change; its images stay", async () => {
