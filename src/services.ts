@@ -180,6 +180,9 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       onError: (error, message) => logger.error({ err: error }, message),
     });
     stops.push(() => jobs.close());
+    if (!config.jobs.workers && jobs.engine === "memory") {
+      logger.warn("GATEWAY_WORKERS is off without REDIS_URL: jobs submitted to this replica are kept in its own queue, which no worker runs");
+    }
     if (config.jobs.workers) {
       jobs.startWorkers(config.jobs.workerConcurrency);
       // At SIGTERM: no new job is taken; one not sent yet goes back to the queue at once.
