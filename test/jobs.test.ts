@@ -225,3 +225,27 @@ describe("the job engine says which it is at start", () => {
     }
   });
 });
+
+describe.skipIf(!redisAvailable)("two replicas sharing one Redis", () => {
+  it("the same idempotency key from the same token on either replica is one job, sent once; cancel on one is seen on the other", async () => {
+    const redis = await startRedis();
+    const tokens = { auth: { tokens: ["token-aaaa-0001"] } };
+    const a = await startHarness({ config: { redisUrl: redis.url, ...tokens, jobs: { workers: false } } });
+    const b = await startHarness({ config: { redisUrl: redis.url, ...tokens, jobs: { workers: false } } });
+    try {
+      const auth = { authorization: "Bearer token-aaaa-0001" };
+      const first = (await submitJob(a.graphqlUrl, TEXT, { key: "shared-1", headers: auth })).body.data!.submitGeneration;
+      const second = (await submitJob(b.graphqlUrl, TEXT, { key: "shared-1", headers: auth })).body.data!.submitGeneration;
+      expect(second.id).toBe(first.id);
+      // No replica runs jobs: it stays QUEUED, and either can cancel it.
+      const cancelled = await postJson<{ cancelGeneration: Job }>(b.graphqlUrl, CANCEL, { id: first.id }, auth);
+      expect(cancelled.body.data!.cancelGeneration.status).toBe("CANCELLED");
+      expect(await readJob(a.graphqlUrl, first.id, auth)).toMatchObject({ status: "CANCELLED", error: { code: "JOB_CANCELLED" } });
+      expect(a.simulator.received.length + b.simulator.received.length).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.kill();
+    }
+  });
+});
