@@ -180,6 +180,12 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       onError: (error, message) => logger.error({ err: error }, message),
     });
     stops.push(() => jobs.close());
+    // Inputs older than a job's record lasts belong to no job that can still run (a killed in-process queue's,
+    // a job that outlived its record). Not younger ones: another replica sharing the store may be running them.
+    // Not awaited: a start does not wait on a listing of the store.
+    void store.removeJobInputsBefore(startedAt - config.jobs.recordTtlMs).then((removed) => {
+      if (removed > 0) logger.warn({ store: store.location, removed }, `removed ${removed} inputs of generation jobs that can no longer run`);
+    });
     if (!config.jobs.workers && jobs.engine === "memory") {
       logger.warn("GATEWAY_WORKERS is off without REDIS_URL: jobs submitted to this replica are kept in its own queue, which no worker runs");
     }

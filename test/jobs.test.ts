@@ -1,4 +1,5 @@
-import { readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GENERATE, imageSlots, multipartBody, postJson, startHarness, type Harness } from "./support/harness.js";
@@ -246,6 +247,28 @@ describe.skipIf(!redisAvailable)("two replicas sharing one Redis", () => {
       await a.close();
       await b.close();
       await redis.kill();
+    }
+  });
+});
+
+describe("job inputs no job can run any more", () => {
+  it("are removed at start when older than GATEWAY_JOB_TTL_MS; younger ones stay (another replica may run them)", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "job-inputs-"));
+    const inputs = path.join(dataDir, "job-inputs");
+    await mkdir(inputs, { recursive: true });
+    const old = "0b7e3c1a-0000-4000-8000-000000000001-0";
+    const young = "0b7e3c1a-0000-4000-8000-000000000002-0";
+    await writeFile(path.join(inputs, old), "old");
+    await writeFile(path.join(inputs, young), "young");
+    const twoHoursAgo = (Date.now() - 2 * 3_600_000) / 1000;
+    await utimes(path.join(inputs, old), twoHoursAgo, twoHoursAgo);
+    const h = await startHarness({ config: { dataDir, jobs: { recordTtlMs: 3_600_000 } } });
+    try {
+      await waitFor(async () => ((await readdir(inputs)).includes(old) ? undefined : true), 5_000);
+      expect(await readdir(inputs)).toEqual([young]);
+    } finally {
+      await h.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

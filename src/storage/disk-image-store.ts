@@ -145,6 +145,20 @@ export class DiskImageStore implements ImageStore {
     }
   }
 
+  async removeJobInputsBefore(before: number): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.jobInputDir).catch(() => [] as string[])) {
+      const file = path.join(this.jobInputDir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile() || info.mtimeMs >= before) continue;
+      await unlink(file).then(
+        () => removed++,
+        () => undefined,
+      );
+    }
+    return removed;
+  }
+
   async readJobInput(name: string): Promise<Buffer | null> {
     checkJobInputName(name);
     return readFile(path.join(this.jobInputDir, name)).catch(() => null);

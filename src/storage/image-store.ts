@@ -58,6 +58,11 @@ export interface ImageStore {
   readJobInput(name: string): Promise<Buffer | null>;
   /** Removes it; one already gone is no error. */
   deleteJobInput(name: string): Promise<void>;
+  /**
+   * Removes job inputs last written before `before` (epoch ms): those of jobs that can no longer run (their
+   * record expired, or the in-process queue that held them is gone with its process). Returns how many.
+   */
+  removeJobInputsBefore(before: number): Promise<number>;
   /** Lets go of connections; at shutdown. */
   close(): void;
 }

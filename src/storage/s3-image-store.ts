@@ -303,6 +303,25 @@ export class S3ImageStore implements ImageStore {
     }
   }
 
+  async removeJobInputsBefore(before: number): Promise<number> {
+    let removed = 0;
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}job-inputs/`, ContinuationToken: token }));
+        for (const object of page.Contents ?? []) {
+          if (!object.Key || !object.LastModified || object.LastModified.getTime() >= before) continue;
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
+          removed++;
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch {
+      // Leftovers cost storage, not correctness; the next start tries again.
+    }
+    return removed;
+  }
+
   async readJobInput(name: string): Promise<Buffer | null> {
     try {
       const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.jobInputKey(name) }));
