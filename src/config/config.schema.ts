@@ -212,6 +212,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    webhooks: z
+      .object({
+        /**
+         * The key of every webhook's HMAC-SHA256 signature, shared with the receivers; a submission with a
+         * `webhookUrl` is refused (WEBHOOKS_NOT_CONFIGURED) while it is unset: an unsigned call is one a
+         * receiver cannot tell from anybody's.
+         */
+        secret: optionalString,
+        /** Lets webhooks go to private, loopback and link-local addresses (a receiver on the same network). */
+        allowPrivate: flag.default(false),
+        /** Deliveries of one webhook at most, the first included, until the receiver answers 2xx. */
+        attempts: positiveInt.max(20).default(5),
+        /** The wait before the second delivery, doubled before each next one. */
+        backoffMs: positiveInt.default(2_000),
+        /** One delivery: connecting, sending and the receiver's answer. */
+        timeoutMs: positiveInt.default(10_000),
+      })
+      .strict()
+      .prefault({}),
     /** Model capability overrides and additions; checked by the model registry. */
     models: z.array(z.record(z.string(), z.unknown())).default([]),
   })
@@ -222,6 +241,9 @@ export const configSchema = z
     }
     if (config.imageUrls.mode === "presigned" && config.imageStore !== "s3") {
       context.addIssue({ code: "custom", path: ["imageUrls", "mode"], message: "presigned needs imageStore s3: the disk store has no URLs of its own" });
+    }
+    if (config.webhooks.secret !== undefined && config.webhooks.secret.length < 16) {
+      context.addIssue({ code: "custom", path: ["webhooks", "secret"], message: "is too short to sign with: use at least 16 characters (e.g. `openssl rand -hex 32`)" });
     }
     if (!config.s3.accessKeyId !== !config.s3.secretAccessKey) {
       context.addIssue({ code: "custom", path: ["s3", config.s3.accessKeyId ? "secretAccessKey" : "accessKeyId"], message: "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither" });
@@ -298,4 +320,9 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["GATEWAY_JOB_TTL_MS", ["jobs", "recordTtlMs"]],
   ["GATEWAY_JOB_LOCK_MS", ["jobs", "lockMs"]],
   ["GATEWAY_JOB_STALLED_INTERVAL_MS", ["jobs", "stalledIntervalMs"]],
+  ["WEBHOOK_SECRET", ["webhooks", "secret"]],
+  ["WEBHOOK_ALLOW_PRIVATE", ["webhooks", "allowPrivate"]],
+  ["WEBHOOK_ATTEMPTS", ["webhooks", "attempts"]],
+  ["WEBHOOK_BACKOFF_MS", ["webhooks", "backoffMs"]],
+  ["WEBHOOK_TIMEOUT_MS", ["webhooks", "timeoutMs"]],
 ];

@@ -51,6 +51,14 @@ export class OutputRefused extends Error {
   }
 }
 
+/** The refusal inside an error an HTTP client wrapped it in (got wraps what `lookup` or a hook throws). */
+export function refusalIn(error: unknown): OutputRefused | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    if (cause instanceof OutputRefused) return cause;
+  }
+  return undefined;
+}
+
 /** Text from SiliconFlow's answer: cut before it goes into a message. */
 function shown(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;

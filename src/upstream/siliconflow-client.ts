@@ -2,7 +2,7 @@ import got, { RequestError, type Got } from "got";
 import { ErrorCode, GatewayError } from "../errors.js";
 import { buildGenerationBody } from "./request-body.js";
 import { errorForStatus, retryAfterSeconds, unusableAnswer } from "./error-mapping.js";
-import { checkOutputUrl, guardedLookup, OutputRefused, policyForUpstream, type OutputAddressPolicy } from "./output-address.js";
+import { checkOutputUrl, guardedLookup, OutputRefused, policyForUpstream, refusalIn, type OutputAddressPolicy } from "./output-address.js";
 import type { WireGenerationResponse, WireInputImage, WireModelList } from "./wire.js";
 
 export interface SiliconFlowClientOptions {
@@ -87,13 +87,6 @@ function imagesAsked(fields: Record<string, string | number>): number {
 }
 
 /** The refusal behind a failed download, if the policy is what stopped it (got wraps what it is given). */
-function refusalIn(error: unknown): OutputRefused | undefined {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
-    if (cause instanceof OutputRefused) return cause;
-  }
-  return undefined;
-}
-
 export class SiliconFlowClient {
   private readonly http: Got;
   private readonly sleep: (ms: number) => Promise<void>;
