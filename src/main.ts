@@ -18,8 +18,13 @@ async function main(): Promise<void> {
   const logger = createAppLogger({
     level: config.logLevel,
     pretty: !config.production && process.stdout.isTTY === true,
-    // The client tokens and the S3 secret are secrets too: a request URL logged at debug may carry a token.
-    secrets: [...(config.siliconflow.apiKey ? [config.siliconflow.apiKey] : []), ...config.auth.tokens, ...(config.s3.secretAccessKey ? [config.s3.secretAccessKey] : [])],
+    // The client tokens, the S3 secret and the webhook secret are secrets too: a request URL logged at debug may carry a token.
+    secrets: [
+      ...(config.siliconflow.apiKey ? [config.siliconflow.apiKey] : []),
+      ...config.auth.tokens,
+      ...(config.s3.secretAccessKey ? [config.s3.secretAccessKey] : []),
+      ...(config.webhooks.secret ? [config.webhooks.secret] : []),
+    ],
   });
 
   let gateway;

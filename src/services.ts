@@ -10,6 +10,8 @@ import { watchConfigFile } from "./config/config-watcher.js";
 import { ConfigError, parseConfig, readConfigFile } from "./config/load-config.js";
 import { ErrorCode, GatewayError } from "./errors.js";
 import { GenerationService } from "./generation/generation.service.js";
+import type { JobNotifier } from "./jobs/job-notifier.js";
+import { buildWebhooks } from "./jobs/webhooks.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ConcurrencyGate } from "./limits/concurrency-gate.js";
 import { connectSharedRedis, describeRedisFailure, type SharedRedis, type SharedStateHealth } from "./limits/shared-redis.js";
@@ -28,7 +30,6 @@ import type { OutputAddressPolicy } from "./upstream/output-address.js";
 import { SiliconFlowClient } from "./upstream/siliconflow-client.js";
 import { GATEWAY_VERSION } from "./version.js";
 import { JobService } from "./jobs/job.service.js";
-import type { JobNotifier } from "./jobs/job-notifier.js";
 import { jobEngineFor } from "./jobs/job-engine.js";
 
 export interface ServiceOptions {
@@ -39,10 +40,12 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Where output URLs may point, instead of what the upstream's address implies (tests: a "public" upstream, names resolved without DNS). */
   outputAddresses?: OutputAddressPolicy;
+  /** Where webhooks may go, instead of what WEBHOOK_ALLOW_PRIVATE gives (tests: names resolved without DNS). */
+  webhookAddresses?: OutputAddressPolicy;
   /** The clocks: epoch ms for timestamps, monotonic ms for durations. */
   now?: () => number;
   monotonicMs?: () => number;
-  /** Who is told of finished jobs that named a `webhookUrl`; without one such submissions are refused. */
+  /** Who is told of finished jobs that named a `webhookUrl`, instead of the webhooks the configuration gives. */
   jobNotifier?: JobNotifier;
 }
 
@@ -66,6 +69,8 @@ export interface GatewayServices {
   refusals: RefusalLimits;
   generation: GenerationService;
   jobs: JobService;
+  /** Told of every finished job that asked for a webhook. */
+  jobNotifier: JobNotifier;
   lifecycle: Lifecycle;
   startedAt: number;
   now: () => number;
@@ -94,7 +99,7 @@ function simulatedModel(model: ImageModelInfo): SimulatedModel {
  * loopback and the log says so. Whatever is started is stopped by `close`, or at once if a later step fails.
  */
 export async function buildServices(config: GatewayConfig, options: ServiceOptions): Promise<GatewayServices> {
-  const { logger, configFile, env = {}, outputAddresses, now = Date.now, monotonicMs = () => performance.now() } = options;
+  const { logger, configFile, env = {}, outputAddresses, webhookAddresses, now = Date.now, monotonicMs = () => performance.now() } = options;
   const stops: Array<() => unknown> = [];
   const background: Array<() => void> = [];
   const stopBackground = (): void => {
@@ -144,6 +149,10 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     const redisUrl = config.redisUrl ?? config.rateLimit.redisUrl;
     const shared = redisUrl ? await connectSharedRedis(redisUrl, logger) : undefined;
     if (shared) stops.push(() => shared.disconnect());
+    // Closed after the jobs that report to it, so no finished job finds it gone.
+    const webhooks = buildWebhooks(config.webhooks, { logger, redisUrl, addresses: webhookAddresses, now, monotonicMs });
+    stops.push(() => webhooks.close());
+    const jobNotifier = options.jobNotifier ?? webhooks.notifier;
 
     // The gateway's start, for its uptime and for which temporary files are an earlier run's.
     const startedAt = now();
@@ -169,7 +178,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       recorder,
       provider,
       apiKey,
-      notifier: options.jobNotifier,
+      notifier: jobNotifier,
       metrics,
       recordTtlMs: config.jobs.recordTtlMs,
       ownedByToken: config.auth.tokens.length > 0,
@@ -212,6 +221,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       refusals: new RefusalLimits({ perMinute: config.rateLimit.refusalsPerMinute, redis: shared?.client }),
       generation,
       jobs,
+      jobNotifier,
       lifecycle,
       startedAt,
       now,
@@ -318,7 +328,7 @@ function recorderFor(
           `call ${trace.callId} finished after its line was written (cut at shutdown, logged as SHUTDOWN_INTERRUPTED); it ended ${trace.status}, the line stays as written`,
         ),
     },
-    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(apiKey ? [apiKey] : []), ...config.auth.tokens, ...(config.s3.secretAccessKey ? [config.s3.secretAccessKey] : [])] },
+    { maxPromptChars: config.limits.maxPromptLength, secrets: [...(apiKey ? [apiKey] : []), ...config.auth.tokens, ...(config.s3.secretAccessKey ? [config.s3.secretAccessKey] : []), ...(config.webhooks.secret ? [config.webhooks.secret] : [])] },
     metrics,
   );
 }

@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { JobView } from "../src/jobs/job.js";
+import type { JobNotifier } from "../src/jobs/job-notifier.js";
 import { webhookAddressPolicy } from "../src/jobs/webhook-address.js";
 import { WebhookNotifier } from "../src/jobs/webhook-notifier.js";
 import { InProcessWebhookQueue, type RetryPolicy, type WebhookQueue } from "../src/jobs/webhook-queue.js";
@@ -8,6 +12,7 @@ import { createAppLogger } from "../src/observability/app-logger.js";
 import type { OutputAddressPolicy } from "../src/upstream/output-address.js";
 import { ConfigError, parseConfig } from "../src/config/load-config.js";
 import { GatewayError } from "../src/errors.js";
+import { buildServices } from "../src/services.js";
 import { tableResolver } from "./support/resolver.js";
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from "./support/webhook-receiver.js";
 import { waitFor } from "./support/wait.js";
@@ -70,7 +75,7 @@ function attempts(logs: Array<Record<string, unknown>>): Array<Record<string, un
   return logs.filter((line) => typeof line.deliveryId === "string" && typeof line.attempt === "number");
 }
 
-async function refusal(notifier: WebhookNotifier, url: string): Promise<GatewayError> {
+async function refusal(notifier: JobNotifier, url: string): Promise<GatewayError> {
   const error = await notifier.check(url).then(
     () => undefined,
     (thrown: unknown) => thrown,
@@ -335,5 +340,54 @@ describe("the webhook settings", () => {
     }
     expect(message).toMatch(/webhooks\.secret \(WEBHOOK_SECRET\): is too short to sign with: use at least 16 characters/);
     expect(message).not.toContain("tooShort-123");
+  });
+});
+
+describe("the webhooks as buildServices makes them from the configuration", () => {
+  async function services(env: Record<string, string>) {
+    const root = await mkdtemp(path.join(tmpdir(), "gateway-webhooks-"));
+    const rawLog: string[] = [];
+    const logger = createAppLogger({ level: "debug", destination: { write: (line: string) => void rawLog.push(line) } });
+    const built = await buildServices(parseConfig({ logDir: path.join(root, "logs"), dataDir: path.join(root, "data"), siliconflow: { modelsRefreshMs: 0 } }, env), { logger });
+    return {
+      built,
+      rawLog,
+      async close() {
+        await built.close();
+        await rm(root, { recursive: true, force: true });
+      },
+    };
+  }
+
+  it("WEBHOOK_SECRET signs, WEBHOOK_ALLOW_PRIVATE lets a loopback receiver in, WEBHOOK_ATTEMPTS bounds the retries; the secret is in no log line", async () => {
+    const gateway = await services({ WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true", WEBHOOK_ATTEMPTS: "2", WEBHOOK_BACKOFF_MS: "20" });
+    try {
+      receiver.answer(500);
+      await gateway.built.jobNotifier.check(`${receiver.url}/hook`);
+      gateway.built.jobNotifier.finished(`${receiver.url}/hook`, finishedJob());
+      await waitFor(async () => (receiver.received.length >= 2 ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(receiver.received).toHaveLength(2);
+      expect(verifySignature(SECRET, receiver.received[0]!)).toBe(true);
+      expect(gateway.rawLog.join("\n")).toMatch(/given up after attempt 2 of 2/);
+      expect(gateway.rawLog.join("\n")).not.toContain(SECRET);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it("by default a loopback receiver is refused, and without a secret any webhook is", async () => {
+    const strict = await services({ WEBHOOK_SECRET: SECRET });
+    try {
+      expect((await refusal(strict.built.jobNotifier, `${receiver.url}/hook`)).extensions).toEqual({ code: "BAD_USER_INPUT", field: "webhookUrl" });
+    } finally {
+      await strict.close();
+    }
+    const none = await services({});
+    try {
+      expect((await refusal(none.built.jobNotifier, "https://8.8.8.8/hook")).code).toBe("WEBHOOKS_NOT_CONFIGURED");
+    } finally {
+      await none.close();
+    }
   });
 });
