@@ -23,7 +23,7 @@ const MAX_URL_LENGTH = 2048;
 export async function webhookUrlRefusal(url: string, policy: OutputAddressPolicy, resolveTimeoutMs: number): Promise<string | undefined> {
   if (url.length > MAX_URL_LENGTH) return `it is longer than ${MAX_URL_LENGTH} characters`;
   const literal = checkOutputUrl(url, policy.allowed);
-  if (literal) return literal.reason.replace("are fetched", "are called");
+  if (literal) return webhookWords(literal.reason);
   const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1");
   // A literal address was checked above, and is never looked up.
   if (addressKind(host) !== undefined) return undefined;
@@ -33,7 +33,7 @@ export async function webhookUrlRefusal(url: string, policy: OutputAddressPolicy
   const resolved = new Promise<string | undefined>((resolve) => {
     lookup(host, { all: true }, (error, addresses) => {
       const refused = refusalIn(error);
-      if (refused) return resolve(refused.reason);
+      if (refused) return resolve(webhookWords(refused.reason));
       if (error) return resolve(`its host ${host} does not resolve (${error.code ?? error.message})`);
       // A name that resolves to nothing is nowhere to deliver to.
       resolve(Array.isArray(addresses) && addresses.length === 0 ? `its host ${host} resolves to no address` : undefined);
@@ -47,6 +47,11 @@ export async function webhookUrlRefusal(url: string, policy: OutputAddressPolicy
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A refusal of the address guard, which is worded for downloads, as said of a webhook. */
+export function webhookWords(reason: string): string {
+  return reason.replace("are fetched", "are called");
 }
 
 /** The URL as logged: no credentials, no query (either may hold the receiver's secret). */

@@ -2,7 +2,7 @@ import got, { RequestError } from "got";
 import type { Logger } from "pino";
 import { checkOutputUrl, guardedLookup, refusalIn, type OutputAddressPolicy } from "../upstream/output-address.js";
 import { GATEWAY_VERSION } from "../version.js";
-import { shownWebhookUrl } from "./webhook-address.js";
+import { shownWebhookUrl, webhookWords } from "./webhook-address.js";
 import { WebhookHeader, webhookSignature } from "./webhook-signature.js";
 
 /** One webhook to deliver: what a queue keeps between attempts (plain data, so Redis can keep it too). */
@@ -69,7 +69,7 @@ export class WebhookSender {
 
   private async post(delivery: WebhookDelivery): Promise<Omit<AttemptOutcome, "durationMs">> {
     const literal = checkOutputUrl(delivery.url, this.options.policy.allowed);
-    if (literal) return { delivered: false, final: true, reason: `refused: ${literal.reason}` };
+    if (literal) return { delivered: false, final: true, reason: `refused: ${webhookWords(literal.reason)}` };
     const timestamp = Math.floor(this.now() / 1000);
     const stream = got.stream.post(delivery.url, {
       body: delivery.body,
@@ -103,7 +103,7 @@ export class WebhookSender {
       return { delivered, final: false, status, reason: delivered ? undefined : `the receiver answered HTTP ${status}` };
     } catch (error) {
       const refused = refusalIn(error);
-      if (refused) return { delivered: false, final: true, reason: `refused: ${refused.reason.replace("are fetched", "are called")}` };
+      if (refused) return { delivered: false, final: true, reason: `refused: ${webhookWords(refused.reason)}` };
       return { delivered: false, final: false, reason: describeFailure(error, this.options.timeoutMs) };
     } finally {
       // The answer's body is not wanted; a receiver that streams one must not hold the socket.
