@@ -149,10 +149,6 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     const redisUrl = config.redisUrl ?? config.rateLimit.redisUrl;
     const shared = redisUrl ? await connectSharedRedis(redisUrl, logger) : undefined;
     if (shared) stops.push(() => shared.disconnect());
-    // Closed after the jobs that report to it, so no finished job finds it gone.
-    const webhooks = buildWebhooks(config.webhooks, { logger, redisUrl, addresses: webhookAddresses, now, monotonicMs });
-    stops.push(() => webhooks.close());
-    const jobNotifier = options.jobNotifier ?? webhooks.notifier;
 
     // The gateway's start, for its uptime and for which temporary files are an earlier run's.
     const startedAt = now();
@@ -165,6 +161,10 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     }
 
     const metrics = new GatewayMetrics();
+    // Closed after the jobs that report to it, so no finished job finds it gone.
+    const webhooks = buildWebhooks(config.webhooks, { logger, metrics, redisUrl, addresses: webhookAddresses, now, monotonicMs });
+    stops.push(() => webhooks.close());
+    const jobNotifier = options.jobNotifier ?? webhooks.notifier;
     const recorder = recorderFor(config, callLog, logger, metrics, monotonicMs, apiKey);
     const generation = generationServiceFor(config, { lifecycle, callLog, registry, upstream, store, metrics, monotonicMs, shared });
 

@@ -73,6 +73,12 @@ describe("webhooks through the gateway: submitGeneration(webhookUrl:)", () => {
     expect(JSON.parse(second!.body).job).toMatchObject({ id, status: "FAILED", result: null, error: { code: "UPSTREAM_BAD_REQUEST" } });
     receiver.answer(204);
   });
+
+  it("every attempt is counted in /metrics by its outcome", async () => {
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/^siliconflow_gateway_webhook_attempts_total\{outcome="delivered"\} 2$/m);
+    expect(metrics).toMatch(/^siliconflow_gateway_webhook_attempts_total\{outcome="retried"\} 1$/m);
+  });
 });
 
 describe("webhooks of a cancelled job, and on Redis", () => {

@@ -1,6 +1,7 @@
 import got, { RequestError } from "got";
 import type { Logger } from "pino";
 import { checkOutputUrl, guardedLookup, refusalIn, type OutputAddressPolicy } from "../upstream/output-address.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
 import { GATEWAY_VERSION } from "../version.js";
 import { shownWebhookUrl, webhookWords } from "./webhook-address.js";
 import { WebhookHeader, webhookSignature } from "./webhook-signature.js";
@@ -31,6 +32,7 @@ export interface WebhookSenderOptions {
   policy: OutputAddressPolicy;
   timeoutMs: number;
   logger: Logger;
+  metrics?: Pick<GatewayMetrics, "webhookAttempt">;
   /** Epoch ms, for the signed timestamp. */
   now?: () => number;
   monotonicMs?: () => number;
@@ -122,10 +124,12 @@ export class WebhookSender {
       status: outcome.status ?? null,
       durationMs: outcome.durationMs,
     };
+    const last = outcome.final || attempt >= attempts;
+    this.options.metrics?.webhookAttempt(outcome.delivered ? "delivered" : outcome.final ? "refused" : last ? "given_up" : "retried");
     const where = `webhook ${delivery.deliveryId} for job ${delivery.jobId} to ${fields.url}`;
     if (outcome.delivered) {
       this.options.logger.info(fields, `${where} delivered (HTTP ${outcome.status}, attempt ${attempt} of ${attempts}, ${outcome.durationMs} ms)`);
-    } else if (outcome.final || attempt >= attempts) {
+    } else if (last) {
       this.options.logger.error(
         { ...fields, reason: outcome.reason },
         `${where} not delivered, given up after attempt ${attempt} of ${attempts}: ${outcome.reason ?? "unknown failure"}`,

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { GatewayConfig } from "../config/config.schema.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
 import type { OutputAddressPolicy } from "../upstream/output-address.js";
 import { webhookAddressPolicy } from "./webhook-address.js";
 import { BullWebhookQueue } from "./webhook-bull-queue.js";
@@ -15,6 +16,7 @@ export interface Webhooks {
 
 export interface WebhookParts {
   logger: Logger;
+  metrics?: GatewayMetrics;
   /** The shared Redis: deliveries are then durable and shared by the replicas. */
   redisUrl: string | undefined;
   /** Instead of what WEBHOOK_ALLOW_PRIVATE gives (tests: names resolved without DNS). */
@@ -24,11 +26,11 @@ export interface WebhookParts {
 }
 
 /** The webhooks as the configuration asks: none without a secret, durable on Redis when there is one, else in process. */
-export function buildWebhooks(config: GatewayConfig["webhooks"], { logger, redisUrl, addresses, now, monotonicMs }: WebhookParts): Webhooks {
+export function buildWebhooks(config: GatewayConfig["webhooks"], { logger, metrics, redisUrl, addresses, now, monotonicMs }: WebhookParts): Webhooks {
   const policy = addresses ?? webhookAddressPolicy(config.allowPrivate);
   const { secret } = config;
   if (!secret) return { notifier: new WebhookNotifier({ secret, policy, queue: undefined, logger }), close: async () => undefined };
-  const sender = new WebhookSender({ secret, policy, timeoutMs: config.timeoutMs, logger, now, monotonicMs });
+  const sender = new WebhookSender({ secret, policy, timeoutMs: config.timeoutMs, logger, metrics, now, monotonicMs });
   const retry = { attempts: config.attempts, backoffMs: config.backoffMs };
   const inProcess = new InProcessWebhookQueue(sender, retry, logger);
   const queue: WebhookQueue = redisUrl ? new BullWebhookQueue({ redisUrl, sender, retry, logger, fallback: inProcess }) : inProcess;

@@ -17,6 +17,7 @@ export class GatewayMetrics {
   private readonly rateLimited: Counter<"code">;
   private readonly jobs: Counter<"status">;
   private readonly jobQueueWait: Histogram;
+  private readonly webhookAttempts: Counter<"outcome">;
   private jobDepth: (() => Promise<{ waiting: number; active: number }>) | undefined;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
@@ -49,6 +50,12 @@ export class GatewayMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     });
+    this.webhookAttempts = new Counter({
+      name: `${PREFIX}webhook_attempts_total`,
+      help: "Webhook deliveries tried by this replica, by outcome: delivered, retried (failed, another attempt follows), given_up (failed, the last attempt), refused (an address not allowed)",
+      labelNames: ["outcome"],
+      registers,
+    });
     const depthOf = () => this.jobDepth?.();
     new Gauge({
       name: `${PREFIX}job_queue_depth`,
@@ -71,6 +78,10 @@ export class GatewayMetrics {
 
   jobState(status: string): void {
     this.jobs.inc({ status });
+  }
+
+  webhookAttempt(outcome: "delivered" | "retried" | "given_up" | "refused"): void {
+    this.webhookAttempts.inc({ outcome });
   }
 
   jobStarted(waitedMs: number): void {
