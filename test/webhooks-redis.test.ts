@@ -172,6 +172,7 @@ describe.skipIf(!redisAvailable)("webhooks on Redis (BullMQ): retries survive a 
       try {
         await waitFor(async () => (receiver.received.length >= 2 ? true : undefined), 10_000);
         expect(verifySignature(SECRET, receiver.received[1]!)).toBe(true);
+        expect(lines.some((line) => line.includes("their retries kept in Redis (they survive a restart)"))).toBe(true);
         expect(lines.some((line) => line.includes(`for job ${job.id}`) && line.includes("delivered (HTTP 204, attempt 2 of 5"))).toBe(true);
       } finally {
         await second.close();

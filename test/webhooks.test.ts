@@ -370,6 +370,7 @@ describe("the webhooks as buildServices makes them from the configuration", () =
       expect(receiver.received).toHaveLength(2);
       expect(verifySignature(SECRET, receiver.received[0]!)).toBe(true);
       expect(gateway.rawLog.join("\n")).toMatch(/given up after attempt 2 of 2/);
+      expect(gateway.rawLog.join("\n")).toMatch(/webhooks on: signed with WEBHOOK_SECRET, their retries kept in this process \(without REDIS_URL a restart drops the waiting ones\)/);
       expect(gateway.rawLog.join("\n")).not.toContain(SECRET);
     } finally {
       await gateway.close();

@@ -34,5 +34,11 @@ export function buildWebhooks(config: GatewayConfig["webhooks"], { logger, metri
   const retry = { attempts: config.attempts, backoffMs: config.backoffMs };
   const inProcess = new InProcessWebhookQueue(sender, retry, logger);
   const queue: WebhookQueue = redisUrl ? new BullWebhookQueue({ redisUrl, sender, retry, logger, fallback: inProcess }) : inProcess;
+  logger.info(
+    { attempts: retry.attempts, allowPrivate: config.allowPrivate },
+    redisUrl
+      ? "webhooks on: signed with WEBHOOK_SECRET, their retries kept in Redis (they survive a restart)"
+      : "webhooks on: signed with WEBHOOK_SECRET, their retries kept in this process (without REDIS_URL a restart drops the waiting ones)",
+  );
   return { notifier: new WebhookNotifier({ secret, policy, queue, logger }), close: () => queue.close() };
 }
