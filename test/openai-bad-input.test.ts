@@ -31,6 +31,24 @@ function postForm(h: Harness, fields: Record<string, string>, files: Array<{ fie
   return send(`${h.url}/v1/images/edits`, { method: "POST", body: form });
 }
 
+/** A request as written by hand, for bodies fetch will not send (no boundary, cut short). */
+function rawPost(h: Harness, path: string, contentType: string, body: string): Promise<Answer> {
+  const { hostname, port } = new URL(h.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let response = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (response += chunk));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const [head = "", text = ""] = response.split("\r\n\r\n");
+      const headers = new Headers(head.split("\r\n").slice(1).map((line) => line.split(/:\s*/, 2) as [string, string]));
+      resolve({ status: Number(/^HTTP\/1.1 (\d+)/.exec(head)?.[1] ?? 0), headers, text, body: JSON.parse(text || "{}") as OpenAIError });
+    });
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+}
+
 describe("bad input on the OpenAI face: OpenAI's error shape, the right status, a failed line, nothing upstream", () => {
   let h: Harness;
   beforeAll(async () => {
@@ -131,6 +149,23 @@ describe("bad input on the OpenAI face: OpenAI's error shape, the right status, 
       status: 413,
       param: "image",
       code: "PAYLOAD_TOO_LARGE",
+    });
+  });
+
+  it("a form the parser cannot read (no boundary, cut short in a field or a file): 400, not the gateway's failure", async () => {
+    await expectRefused(() => rawPost(h, "/v1/images/edits", "multipart/form-data", "abcd"), { status: 400, param: null, message: /could not be read/ });
+    const field = '--BB\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nedit';
+    await expectRefused(() => rawPost(h, "/v1/images/edits", "multipart/form-data; boundary=BB", field), { status: 400, param: null, message: /could not be read/ });
+    const file = '--BB\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG';
+    await expectRefused(() => rawPost(h, "/v1/images/edits", "multipart/form-data; boundary=BB", file), { status: 400, param: null, message: /could not be read/ });
+  });
+
+  it("a form field named after a property of Object.prototype (constructor): 400, the form refused", async () => {
+    const png = await solidPng(64, 64, "#fff");
+    await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit", constructor: "x" }, [{ field: "image", data: png }]), {
+      status: 400,
+      param: null,
+      message: /reserved name/,
     });
   });
 

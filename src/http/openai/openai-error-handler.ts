@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors.js";
 import { MESSAGE_MAX_CHARS, truncateText } from "../../observability/truncate.js";
+import { formRefusalOf } from "../form-refusal.js";
 import { replyWithOpenAIError, type OpenAIFailure } from "./openai-error.js";
 
 /** One entry of Fastify's schema validation error (Ajv's). */
@@ -22,8 +23,11 @@ function paramOfValidation(entry: ValidationEntry): string | null {
   return path ? path.replace(/~1/g, "/").replace(/~0/g, "~") : null;
 }
 
-/** A refusal Fastify made before the route ran (schema, body parser, upload limits), in OpenAI's terms. */
-export function failureOfFastifyError(error: FastifyError): OpenAIFailure {
+/**
+ * A refusal Fastify made before the route ran (schema, body parser, upload limits), in OpenAI's terms.
+ * `multipart`: the request's body is a form, whose parser fails with errors of its own.
+ */
+export function failureOfFastifyError(error: FastifyError, multipart = false): OpenAIFailure {
   const validation = (error as FastifyError & { validation?: ValidationEntry[] }).validation;
   if (validation && validation.length > 0) {
     const entry = validation[0]!;
@@ -45,6 +49,10 @@ export function failureOfFastifyError(error: FastifyError): OpenAIFailure {
   if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || status === 415) {
     return { status: 415, code: ErrorCode.BAD_USER_INPUT, param: null, message: "Send generations as application/json and edits as multipart/form-data" };
   }
+  if (multipart) {
+    const refusal = formRefusalOf(error);
+    return { status: refusal.status, code: refusal.code, param: refusal.field, message: refusal.message };
+  }
   if (status >= 400 && status < 500) {
     const message = error.code?.startsWith("FST_ERR_CTP") ? "the request body is not valid JSON" : "the request is malformed";
     return { status: 400, code: ErrorCode.BAD_USER_INPUT, param: null, message };
@@ -64,7 +72,7 @@ export interface OpenAIErrorHandlerOptions {
  */
 export function registerOpenAIErrorHandler(scope: FastifyInstance, options: OpenAIErrorHandlerOptions): void {
   scope.setErrorHandler((error: FastifyError, request, reply) => {
-    const failure = failureOfFastifyError(error);
+    const failure = failureOfFastifyError(error, request.isMultipart());
     if (failure.status >= 500) options.logger.error({ reqId: request.id, err: error }, "unhandled error");
     options.onRefused(request, failure.code, failure.message);
     return replyWithOpenAIError(reply, failure);

@@ -3,7 +3,8 @@ import type { FastifyRequest } from "fastify";
 import type { Multipart } from "@fastify/multipart";
 import { ErrorCode } from "../../errors.js";
 import type { IncomingFile } from "../../generation/upload-reader.js";
-import { MESSAGE_MAX_CHARS, quoteInput, truncateText } from "../../observability/truncate.js";
+import { quoteInput } from "../../observability/truncate.js";
+import { FormRefusal, formRefusalOf } from "../form-refusal.js";
 
 /** The form part that carries the input images, repeated once per image, in order. */
 export const IMAGES_FIELD = "images";
@@ -23,19 +24,6 @@ export interface FormLimits {
 export interface ReadForm {
   fields: Record<string, unknown>;
   images: IncomingFile[];
-}
-
-/** Why a form could not be read: the transport's own refusal, before the service sees the call. */
-export class FormRefusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly field: string | null = null,
-  ) {
-    super(message);
-    this.name = "FormRefusal";
-  }
 }
 
 /** A file kept whole (or cut at the limit, and marked so), readable once like an upload from the GraphQL face. */
@@ -72,19 +60,6 @@ async function drain(stream: Readable): Promise<void> {
   for await (const _ of stream) {
     // Read and dropped: the parser moves on to the next part only once this one has been read.
   }
-}
-
-/** The parser's own failures (limits, a malformed body) as the face's refusals. */
-function refusalOf(error: unknown): FormRefusal {
-  const status = (error as { statusCode?: number } | null)?.statusCode;
-  const code = (error as { code?: string } | null)?.code;
-  if (code === "FST_PARTS_LIMIT" || code === "FST_FIELDS_LIMIT" || code === "FST_FILES_LIMIT") {
-    return new FormRefusal(413, ErrorCode.PAYLOAD_TOO_LARGE, "The form has too many parts");
-  }
-  if (code === "FST_PROTO_VIOLATION") return new FormRefusal(400, ErrorCode.BAD_USER_INPUT, "A form field has a reserved name");
-  if (status === 413) return new FormRefusal(413, ErrorCode.PAYLOAD_TOO_LARGE, "The form is too large");
-  const message = truncateText(error instanceof Error ? error.message : "unreadable", MESSAGE_MAX_CHARS);
-  return new FormRefusal(400, ErrorCode.BAD_USER_INPUT, `The multipart form could not be read: ${message}`);
 }
 
 /**
@@ -135,7 +110,7 @@ export async function readForm(request: FastifyRequest, limits: FormLimits): Pro
       fields[part.fieldname] = previous === undefined ? part.value : [...(Array.isArray(previous) ? (previous as unknown[]) : [previous]), part.value];
     }
   } catch (error) {
-    throw refusalOf(error);
+    throw formRefusalOf(error);
   }
   if (problem) throw problem;
   return { fields, images };

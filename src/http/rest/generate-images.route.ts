@@ -8,7 +8,8 @@ import type { RefusalLimits } from "../../limits/refusal-limits.js";
 import type { CutFace } from "../body-timeouts.js";
 import { registerRefusalGuard } from "../refusal-guard.js";
 import type { RequestContexts } from "../request-context.js";
-import { FormRefusal, readForm, type FormLimits } from "./form-reader.js";
+import { FormRefusal } from "../form-refusal.js";
+import { readForm, type FormLimits } from "./form-reader.js";
 import { generateImagesSchema, type GenerateImagesForm } from "./generate-images.schema.js";
 import { replyWithGatewayError, replyWithRestError, restErrorBody } from "./rest-error.js";
 
