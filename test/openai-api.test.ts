@@ -212,3 +212,45 @@ describe("the SDK's error classes on refusals", () => {
     }
   });
 });
+
+describe("the openai SDK in a browser, from an origin CORS allows", () => {
+  const origin = "https://app.example";
+
+  it("its preflight allows every header the SDK sends (x-stainless-*, OpenAI-Organization, OpenAI-Project), and the answer exposes Retry-After", async () => {
+    const h = await startHarness({ config: { corsOrigins: [origin], rateLimit: { callsPerWindow: 1, windowSeconds: 60 } } });
+    try {
+      // The SDK's own headers, as this version sends them: a browser asks the preflight for each of them.
+      const sent = new Set<string>();
+      const recording = (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+        new Headers(init?.headers).forEach((_value, name) => sent.add(name));
+        return fetch(url, init);
+      };
+      const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: "unused", organization: "org-1", project: "proj-1", maxRetries: 0, timeout: 30_000, fetch: recording });
+      await client.images.generate({ model: "Qwen/Qwen-Image", prompt: "a kite" });
+      expect([...sent]).toEqual(expect.arrayContaining(["x-stainless-os", "x-stainless-retry-count", "openai-organization", "openai-project"]));
+      // CORS-safelisted headers need no permission; the rest are asked for.
+      const asked = [...sent].filter((name) => name !== "accept" && name !== "content-length");
+
+      const preflight = await fetch(`${h.url}/v1/images/generations`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": asked.join(",") },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get("access-control-allow-origin")).toBe(origin);
+      const allowed = (preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase().split(/\s*,\s*/);
+      expect(asked.filter((name) => !allowed.includes(name))).toEqual([]);
+
+      // A 429 the browser's SDK can wait out: Retry-After is readable cross-origin.
+      const limited = await fetch(`${h.url}/v1/images/generations`, {
+        method: "POST",
+        headers: { origin, "content-type": "application/json" },
+        body: JSON.stringify({ model: "Qwen/Qwen-Image", prompt: "again" }),
+      });
+      expect(limited.status).toBe(429);
+      const exposed = (limited.headers.get("access-control-expose-headers") ?? "").toLowerCase().split(/\s*,\s*/);
+      expect(exposed).toEqual(expect.arrayContaining(["retry-after", "x-request-id"]));
+    } finally {
+      await h.close();
+    }
+  });
+});

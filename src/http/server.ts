@@ -23,7 +23,7 @@ import { registerErrorHandlers } from "./error-handler.js";
 import { registerGetMutationRefusal } from "./get-mutation.js";
 import { registerImageRoute } from "./images.route.js";
 import { registerMultipart } from "./multipart.js";
-import { registerOpenAIFace } from "./openai/openai-face.js";
+import { OPENAI_SDK_HEADERS, registerOpenAIFace } from "./openai/openai-face.js";
 import { OpenAIRefusals } from "./openai/openai-refusals.js";
 import { registerOpenApi } from "./openapi.js";
 import { registerPlayground } from "./playground.js";
@@ -96,8 +96,9 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
     await fastify.register(cors, {
       origin: config.corsOrigins.includes("*") ? true : config.corsOrigins,
       methods: ["GET", "POST", "OPTIONS"],
-      allowedHeaders: ["content-type", "authorization", "apollo-require-preflight", "x-apollo-operation-name", "x-request-id", "x-siliconflow-api-key"],
-      exposedHeaders: ["x-request-id"],
+      allowedHeaders: ["content-type", "authorization", "apollo-require-preflight", "x-apollo-operation-name", "x-request-id", "x-siliconflow-api-key", ...OPENAI_SDK_HEADERS],
+      // Retry-After: the REST faces' 429s say when to try again, and the SDKs wait as long.
+      exposedHeaders: ["x-request-id", "retry-after"],
       maxAge: 600,
     });
   }

@@ -15,6 +15,28 @@ import { registerImageUploads } from "./openai-uploads.js";
 
 export const OPENAI_PREFIX = "/v1";
 
+/**
+ * The headers OpenAI's SDKs add to every request (their platform, retry and tenant headers, and a
+ * User-Agent that Firefox sends and so asks for): a browser using the SDK from an origin CORS allows
+ * sends them only after a preflight that names them all.
+ */
+export const OPENAI_SDK_HEADERS: readonly string[] = [
+  "openai-organization",
+  "openai-project",
+  "user-agent",
+  "x-stainless-arch",
+  "x-stainless-lang",
+  "x-stainless-os",
+  "x-stainless-package-version",
+  "x-stainless-retry-count",
+  "x-stainless-runtime",
+  "x-stainless-runtime-version",
+  "x-stainless-timeout",
+  "x-stainless-helper-method",
+  "x-stainless-poll-helper",
+  "x-stainless-custom-poll-interval",
+];
+
 export interface OpenAIFaceOptions {
   generation: GenerationService;
   registry: ModelRegistry;
