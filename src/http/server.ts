@@ -24,7 +24,7 @@ import { registerGetMutationRefusal } from "./get-mutation.js";
 import { registerImageRoute } from "./images.route.js";
 import { registerMultipart } from "./multipart.js";
 import { OPENAI_SDK_HEADERS, registerOpenAIFace } from "./openai/openai-face.js";
-import { OpenAIRefusals } from "./openai/openai-refusals.js";
+import { openAIRefusals } from "./openai/openai-refusals.js";
 import { registerOpenApi } from "./openapi.js";
 import { registerPlayground } from "./playground.js";
 import { registerProbes } from "./probes.js";
@@ -147,7 +147,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
         maxRequestBytes,
       },
     });
-    const openaiRefusals = new OpenAIRefusals(contexts);
+    const openaiRefusals = openAIRefusals(contexts);
     registerBodyTimeouts(fastify, {
       idleMs: config.limits.bodyIdleTimeoutMs,
       totalMs: config.limits.bodyTimeoutMs,

@@ -4,13 +4,13 @@ import type { GenerationService } from "../../generation/generation.service.js";
 import type { RefusalLimits } from "../../limits/refusal-limits.js";
 import type { ModelRegistry } from "../../models/model-registry.js";
 import type { ImageStore } from "../../storage/image-store.js";
+import type { FaceRefusals } from "../face-refusals.js";
 import { registerRefusalGuard } from "../refusal-guard.js";
 import type { RequestContexts } from "../request-context.js";
 import { replyWithOpenAIError } from "./openai-error.js";
 import { registerOpenAIErrorHandler } from "./openai-error-handler.js";
 import { EDITS_PATH, GENERATIONS_PATH, registerOpenAIImageRoutes } from "./openai-images.route.js";
 import { registerOpenAIModelsRoute } from "./openai-models.route.js";
-import type { OpenAIRefusals } from "./openai-refusals.js";
 import { registerImageUploads } from "./openai-uploads.js";
 
 export const OPENAI_PREFIX = "/v1";
@@ -44,7 +44,7 @@ export interface OpenAIFaceOptions {
   contexts: RequestContexts;
   refusals: RefusalLimits;
   /** Shared with the body timeouts, so that a request refused twice over still gets one line. */
-  refusedCalls: OpenAIRefusals;
+  refusedCalls: FaceRefusals;
   logger: Logger;
   uploads: { maxBytes: number; maxFiles: number; maxPromptLength: number };
   /** Whether client tokens guard the model list as well as the calls. */

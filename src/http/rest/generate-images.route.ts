@@ -6,6 +6,7 @@ import type { GenerationService } from "../../generation/generation.service.js";
 import type { IncomingFile } from "../../generation/upload-reader.js";
 import type { RefusalLimits } from "../../limits/refusal-limits.js";
 import type { CutFace } from "../body-timeouts.js";
+import { FaceRefusals } from "../face-refusals.js";
 import { registerRefusalGuard } from "../refusal-guard.js";
 import type { RequestContexts } from "../request-context.js";
 import { FormRefusal } from "../form-refusal.js";
@@ -53,30 +54,25 @@ function validationRefusal(error: { validation?: unknown }): { field: string | n
  * has its call's line, one, written before the answer leaves.
  */
 export class GenerateImagesRoute {
-  /** Requests whose refusal has its line: a body cut for stalling also fails the form being read. */
-  private readonly refused = new WeakSet<FastifyRequest>();
+  /** Its refusals before the service, one line a request: a body cut for stalling also fails the form being read. */
+  private readonly refusals: FaceRefusals;
   private readonly forms = new WeakMap<FastifyRequest, IncomingFile[]>();
 
-  constructor(private readonly options: GenerateImagesRouteOptions) {}
-
-  /** How the body timeouts cut this route's requests: its line, and its error shape. */
-  /** How the body timeouts cut this route's requests: its own line, once, and a 408 in its shape. */
-  cutFace(request: FastifyRequest): CutFace | undefined {
-    if (request.routeOptions.url !== GENERATE_IMAGES_PATH) return undefined;
-    return {
-      onRefused: (cut, code, message) => this.logRefusal(cut, code, message),
-      body: (code, message) => JSON.stringify(restErrorBody(code, message)),
-    };
+  constructor(private readonly options: GenerateImagesRouteOptions) {
+    this.refusals = new FaceRefusals(options.contexts, {
+      api: Api.REST,
+      callOf: (request) => (request.routeOptions.url === GENERATE_IMAGES_PATH ? { operationName: null } : undefined),
+      timeoutBody: (code, message) => JSON.stringify(restErrorBody(code, message)),
+    });
   }
 
-  private logRefusal(request: FastifyRequest, code: string, message: string): void {
-    if (this.refused.has(request)) return;
-    this.refused.add(request);
-    this.options.contexts.logRefusal(request, code, message, { responseKeys: [undefined], api: Api.REST });
+  /** How the body timeouts cut this route's requests: its own line, once, and a 408 in its shape. */
+  cutFace(request: FastifyRequest): CutFace | undefined {
+    return this.refusals.cutFace(request);
   }
 
   private refuse(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, field: string | null = null): FastifyReply {
-    this.logRefusal(request, code, message);
+    this.refusals.log(request, code, message);
     return replyWithRestError(reply, status, code, message, { field });
   }
 
@@ -103,7 +99,7 @@ export class GenerateImagesRoute {
         path: GENERATE_IMAGES_PATH,
         refusals: this.options.refusals,
         clientKeyOf: (request) => contexts.clientKeyOf(request),
-        onRefused: (request, code, message) => this.logRefusal(request, code, message),
+        onRefused: (request, code, message) => this.refusals.log(request, code, message),
         answer: (reply, status, code, message, extra) => replyWithRestError(reply, status, code, message, extra),
       });
 
