@@ -1,40 +1,20 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors.js";
-import { MESSAGE_MAX_CHARS, truncateText } from "../../observability/truncate.js";
+import { truncateText } from "../../observability/truncate.js";
 import { formRefusalOf } from "../form-refusal.js";
+import { schemaRefusalOf } from "../schema-refusal.js";
 import { replyWithOpenAIError, type OpenAIFailure } from "./openai-error.js";
 
-/** One entry of Fastify's schema validation error (Ajv's). */
-interface ValidationEntry {
-  instancePath?: string;
-  keyword?: string;
-  message?: string;
-  params?: { missingProperty?: string; additionalProperty?: string };
-}
-
 const TOO_LARGE = new Set(["FST_ERR_CTP_BODY_TOO_LARGE", "FST_REQ_FILE_TOO_LARGE", "FST_FILES_LIMIT", "FST_PARTS_LIMIT", "FST_FIELDS_LIMIT"]);
-
-/** The field a schema refusal is about: Ajv points at it, or names it as missing. */
-function paramOfValidation(entry: ValidationEntry): string | null {
-  if (entry.params?.missingProperty) return entry.params.missingProperty;
-  if (entry.params?.additionalProperty) return entry.params.additionalProperty;
-  const path = (entry.instancePath ?? "").replace(/^\//, "").split("/")[0];
-  return path ? path.replace(/~1/g, "/").replace(/~0/g, "~") : null;
-}
 
 /**
  * A refusal Fastify made before the route ran (schema, body parser, upload limits), in OpenAI's terms.
  * `multipart`: the request's body is a form, whose parser fails with errors of its own.
  */
 export function failureOfFastifyError(error: FastifyError, multipart = false): OpenAIFailure {
-  const validation = (error as FastifyError & { validation?: ValidationEntry[] }).validation;
-  if (validation && validation.length > 0) {
-    const entry = validation[0]!;
-    const param = paramOfValidation(entry);
-    const message = entry.keyword === "required" ? `${param} is required` : `${param ?? "the body"} ${entry.message ?? "is invalid"}`;
-    return { status: 400, code: ErrorCode.BAD_USER_INPUT, param, message: truncateText(message, MESSAGE_MAX_CHARS) };
-  }
+  const schema = schemaRefusalOf((error as FastifyError & { validation?: unknown }).validation, "the body");
+  if (schema) return { status: 400, code: ErrorCode.BAD_USER_INPUT, param: schema.field, message: schema.message };
   const status = error.statusCode ?? 500;
   if (TOO_LARGE.has(error.code) || status === 413) {
     const upload = error.code === "FST_REQ_FILE_TOO_LARGE" || error.code === "FST_FILES_LIMIT";

@@ -8,6 +8,7 @@ import type { RefusalLimits } from "../../limits/refusal-limits.js";
 import type { CutFace } from "../body-timeouts.js";
 import { FaceRefusals } from "../face-refusals.js";
 import { registerRefusalGuard } from "../refusal-guard.js";
+import { schemaRefusalOf } from "../schema-refusal.js";
 import type { RequestContexts } from "../request-context.js";
 import { FormRefusal } from "../form-refusal.js";
 import { readForm, type FormLimits } from "./form-reader.js";
@@ -25,22 +26,6 @@ export interface GenerateImagesRouteOptions {
     /** The whole request, checked against Content-Length before a byte is parsed. */
     maxRequestBytes: number;
   };
-}
-
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: { missingProperty?: string };
-}
-
-/** The first schema violation, named by the form field it concerns. */
-function validationRefusal(error: { validation?: unknown }): { field: string | null; message: string } {
-  const issue = (error.validation as AjvIssue[] | undefined)?.[0];
-  if (!issue) return { field: null, message: "The form is not valid" };
-  const field = issue.params.missingProperty ?? (issue.instancePath.split("/")[1] || null);
-  if (issue.keyword === "required") return { field, message: `${field} is required` };
-  return { field, message: `${field ?? "the form"} ${issue.message ?? "is not valid"}` };
 }
 
 /**
@@ -126,7 +111,7 @@ export class GenerateImagesRoute {
 
   private async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (request.validationError) {
-      const { field, message } = validationRefusal(request.validationError);
+      const { field, message } = schemaRefusalOf(request.validationError.validation, "the form") ?? { field: null, message: "The form is not valid" };
       return this.refuse(request, reply, 400, ErrorCode.BAD_USER_INPUT, message, field);
     }
     const { generation, contexts, monotonicMs } = this.options;
