@@ -3,7 +3,7 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import fastifyApollo from "@as-integrations/fastify";
 import cors from "@fastify/cors";
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { callLogPlugin } from "../call-log/call-log.plugin.js";
 import type { GatewayContext } from "../context.js";
 import { noStorePlugin } from "../plugins/no-store.plugin.js";
@@ -16,7 +16,6 @@ import { ModelResolver } from "../resolvers/model.resolver.js";
 import { buildGatewaySchema, type ResolverClass, type ResolverInstances } from "../schema/build-schema.js";
 import { formatError } from "../schema/errors.js";
 import type { GatewayServices } from "../services.js";
-import { AccessTokens } from "../limits/access.js";
 import { registerBodyTimeouts, requestTimeoutOptions } from "./body-timeouts.js";
 import { capConnectionsPerAddress } from "./connection-cap.js";
 import { registerErrorHandlers } from "./error-handler.js";
@@ -38,13 +37,6 @@ import { registerWebApp, WEB_DIST_DIR } from "./web-app.js";
 export const GRAPHQL_PATH = "/graphql";
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
-
-/** Protected queries hide the model list from `/health` too, for a request without a client token. */
-function modelsVisibility(auth: { tokens: readonly string[]; protectQueries: boolean }): ((request: FastifyRequest) => boolean) | undefined {
-  if (!auth.protectQueries || auth.tokens.length === 0) return undefined;
-  const tokens = new AccessTokens(auth.tokens);
-  return (request) => tokens.match(request.headers.authorization) >= 0;
-}
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -80,6 +72,8 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
   ]);
   const schema = await buildGatewaySchema(resolvers);
   const calls = countRefusals(recorder, services.refusals);
+  // Client tokens guard the queries too (the model lists of GraphQL, /v1/models and /health), not only the calls.
+  const protectQueries = config.auth.protectQueries && config.auth.tokens.length > 0;
 
   const fastify = Fastify({
     trustProxy: config.trustProxy,
@@ -125,7 +119,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
         maxComplexity: config.limits.maxQueryComplexity,
         maxGenerations: config.limits.maxGenerationsPerRequest,
       }),
-      ...(config.auth.protectQueries && config.auth.tokens.length > 0 ? [protectQueriesPlugin()] : []),
+      ...(protectQueries ? [protectQueriesPlugin()] : []),
     ],
   });
   await apollo.start();
@@ -175,7 +169,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       store: services.store,
       metrics: config.metrics ? services.metrics : undefined,
       models: new HealthModels(services.registry),
-      showsModels: modelsVisibility(config.auth),
+      showsModels: protectQueries ? (request) => contexts.callerOf(request).authenticated : undefined,
     });
     await generateImages.register(fastify);
     await registerOpenAIFace(fastify, {
@@ -187,7 +181,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       refusedCalls: openaiRefusals,
       logger,
       uploads: { maxBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles, maxPromptLength: config.limits.maxPromptLength },
-      protectModels: config.auth.protectQueries && config.auth.tokens.length > 0,
+      protectModels: protectQueries,
       startedAt: services.startedAt,
       now,
       monotonicMs,
