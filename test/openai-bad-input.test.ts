@@ -134,20 +134,44 @@ describe("bad input on the OpenAI face: OpenAI's error shape, the right status, 
     });
   });
 
-  it("a prompt in a form longer than the parser keeps: refused by the service's rule, never sent cut", async () => {
+  it("a prompt in a form longer than the parser keeps: refused naming prompt, never sent cut", async () => {
     const png = await solidPng(64, 64, "#fff");
+    // 4 bytes a code point of the longest prompt (100): past 404 bytes the form's field limit refuses it.
     await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "\u{1F600}".repeat(300) }, [{ field: "image", data: png }]), {
+      status: 413,
+      param: "prompt",
+      code: "PAYLOAD_TOO_LARGE",
+      message: /field limit/,
+    });
+    // Within it, the service's own rule.
+    await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "\u{1F600}".repeat(101) }, [{ field: "image", data: png }]), {
       status: 400,
       param: "prompt",
       message: /longer than 100 characters/,
     });
   });
 
-  it("an image over the upload limit: 413 naming image", async () => {
+  it("a file under a name the face does not take (image[0], images), or an image part that is no file: refused naming it", async () => {
+    const png = await solidPng(64, 64, "#fff");
+    for (const field of ["image[0]", "images"]) {
+      await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit" }, [{ field, data: png }]), {
+        status: 400,
+        param: field,
+        message: /send image files under `image` or `image\[\]`/,
+      });
+    }
+    const form = new FormData();
+    form.append("model", "Qwen/Qwen-Image-Edit");
+    form.append("prompt", "edit");
+    form.append("image", "not a file");
+    await expectRefused(() => send(`${h.url}/v1/images/edits`, { method: "POST", body: form }), { status: 400, param: "image", message: /must be image files/ });
+  });
+
+  it("an image over the upload limit: 413 naming the image", async () => {
     const big = Buffer.alloc(300_000, 7);
     await expectRefused(() => postForm(h, { model: "Qwen/Qwen-Image-Edit", prompt: "edit" }, [{ field: "image", data: big }]), {
       status: 413,
-      param: "image",
+      param: "image[0]",
       code: "PAYLOAD_TOO_LARGE",
     });
   });

@@ -128,18 +128,14 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
     const logRefusal = contexts.logRefusal.bind(contexts);
     const maxRequestBytes = config.limits.maxRequestBytes ?? config.uploads.maxFiles * config.uploads.maxBytes + 1_000_000;
     contexts.track(fastify);
+    // Both REST faces' forms. A text field past 4 bytes a code point of the longest prompt is surely too long.
+    const formLimits = { maxFileBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles, maxFieldBytes: 4 * config.limits.maxPromptLength + 4, maxFields: 50 };
     const generateImages = new GenerateImagesRoute({
       generation: services.generation,
       contexts,
       refusals: services.refusals,
       monotonicMs,
-      limits: {
-        maxFileBytes: config.uploads.maxBytes,
-        maxFiles: config.uploads.maxFiles,
-        maxFieldBytes: 1_000_000,
-        maxFields: 50,
-        maxRequestBytes,
-      },
+      limits: { ...formLimits, maxRequestBytes },
     });
     const openaiRefusals = openAIRefusals(contexts);
     registerBodyTimeouts(fastify, {
@@ -180,7 +176,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       refusals: services.refusals,
       refusedCalls: openaiRefusals,
       logger,
-      uploads: { maxBytes: config.uploads.maxBytes, maxFiles: config.uploads.maxFiles, maxPromptLength: config.limits.maxPromptLength },
+      form: formLimits,
       protectModels: protectQueries,
       startedAt: services.startedAt,
       now,

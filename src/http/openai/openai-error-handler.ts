@@ -2,36 +2,22 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors.js";
 import { truncateText } from "../../observability/truncate.js";
-import { formRefusalOf } from "../form-refusal.js";
 import { schemaRefusalOf } from "../schema-refusal.js";
 import { replyWithOpenAIError, type OpenAIFailure } from "./openai-error.js";
 
-const TOO_LARGE = new Set(["FST_ERR_CTP_BODY_TOO_LARGE", "FST_REQ_FILE_TOO_LARGE", "FST_FILES_LIMIT", "FST_PARTS_LIMIT", "FST_FIELDS_LIMIT"]);
-
 /**
- * A refusal Fastify made before the route ran (schema, body parser, upload limits), in OpenAI's terms.
- * `multipart`: the request's body is a form, whose parser fails with errors of its own.
+ * A refusal Fastify made before the route ran (a schema, the JSON parser, the body limit), in OpenAI's terms;
+ * a form's own refusals are the form reader's.
  */
-export function failureOfFastifyError(error: FastifyError, multipart = false): OpenAIFailure {
+export function failureOfFastifyError(error: FastifyError): OpenAIFailure {
   const schema = schemaRefusalOf((error as FastifyError & { validation?: unknown }).validation, "the body");
   if (schema) return { status: 400, code: ErrorCode.BAD_USER_INPUT, param: schema.field, message: schema.message };
   const status = error.statusCode ?? 500;
-  if (TOO_LARGE.has(error.code) || status === 413) {
-    const upload = error.code === "FST_REQ_FILE_TOO_LARGE" || error.code === "FST_FILES_LIMIT";
-    const message =
-      error.code === "FST_REQ_FILE_TOO_LARGE"
-        ? "an image is larger than the upload limit"
-        : error.code === "FST_FILES_LIMIT"
-          ? "too many files in the request"
-          : "the request body is too large";
-    return { status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, param: upload ? "image" : null, message };
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE" || status === 413) {
+    return { status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, param: null, message: "the request body is too large" };
   }
   if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || status === 415) {
     return { status: 415, code: ErrorCode.BAD_USER_INPUT, param: null, message: "Send generations as application/json and edits as multipart/form-data" };
-  }
-  if (multipart) {
-    const refusal = formRefusalOf(error);
-    return { status: refusal.status, code: refusal.code, param: refusal.field, message: refusal.message };
   }
   if (status >= 400 && status < 500) {
     const message = error.code?.startsWith("FST_ERR_CTP") ? "the request body is not valid JSON" : "the request is malformed";
@@ -52,7 +38,7 @@ export interface OpenAIErrorHandlerOptions {
  */
 export function registerOpenAIErrorHandler(scope: FastifyInstance, options: OpenAIErrorHandlerOptions): void {
   scope.setErrorHandler((error: FastifyError, request, reply) => {
-    const failure = failureOfFastifyError(error, request.isMultipart());
+    const failure = failureOfFastifyError(error);
     if (failure.status >= 500) options.logger.error({ reqId: request.id, err: error }, "unhandled error");
     options.onRefused(request, failure.code, failure.message);
     return replyWithOpenAIError(reply, failure);

@@ -5,6 +5,7 @@ import type { RefusalLimits } from "../../limits/refusal-limits.js";
 import type { ModelRegistry } from "../../models/model-registry.js";
 import type { ImageStore } from "../../storage/image-store.js";
 import type { FaceRefusals } from "../face-refusals.js";
+import type { FormLimits } from "../form-reader.js";
 import { registerRefusalGuard } from "../refusal-guard.js";
 import type { RequestContexts } from "../request-context.js";
 import { replyWithOpenAIError } from "./openai-error.js";
@@ -46,7 +47,8 @@ export interface OpenAIFaceOptions {
   /** Shared with the body timeouts, so that a request refused twice over still gets one line. */
   refusedCalls: FaceRefusals;
   logger: Logger;
-  uploads: { maxBytes: number; maxFiles: number; maxPromptLength: number };
+  /** The edits route's form: the same bounds as /generate-images'. */
+  form: FormLimits;
   /** Whether client tokens guard the model list as well as the calls. */
   protectModels: boolean;
   startedAt: number;
@@ -66,7 +68,7 @@ export async function registerOpenAIFace(fastify: FastifyInstance, options: Open
   await fastify.register(
     async (scope) => {
       registerOpenAIErrorHandler(scope, { logger: options.logger, onRefused: logRefusal });
-      // Before the multipart parser's hook: a client past its refusal budget has no body read.
+      // Before the form reader's hook: a client past its refusal budget has no body read.
       for (const path of [GENERATIONS_PATH, EDITS_PATH]) {
         registerRefusalGuard(scope, {
           path: `${OPENAI_PREFIX}${path}`,
@@ -77,7 +79,14 @@ export async function registerOpenAIFace(fastify: FastifyInstance, options: Open
             replyWithOpenAIError(reply, { status, code, message, param: null, retryAfterSeconds: extra.retryAfterSeconds }),
         });
       }
-      await registerImageUploads(scope, { maxFileBytes: options.uploads.maxBytes, maxFiles: options.uploads.maxFiles, maxPromptLength: options.uploads.maxPromptLength });
+      const uploadedImages = await registerImageUploads(scope, {
+        path: `${OPENAI_PREFIX}${EDITS_PATH}`,
+        limits: options.form,
+        refuse: (request, reply, refusal) => {
+          logRefusal(request, refusal.code, refusal.message);
+          return replyWithOpenAIError(reply, { status: refusal.status, code: refusal.code, message: refusal.message, param: refusal.field });
+        },
+      });
       registerOpenAIImageRoutes(scope, {
         generation: options.generation,
         store: options.store,
@@ -87,6 +96,7 @@ export async function registerOpenAIFace(fastify: FastifyInstance, options: Open
         monotonicMs: options.monotonicMs,
         onRecorded: (request) => refusedCalls.markRecorded(request),
         onRefused: logRefusal,
+        uploadedImages,
       });
       registerOpenAIModelsRoute(scope, { registry: options.registry, contexts, protect: options.protectModels, startedAt: options.startedAt });
     },

@@ -10,7 +10,7 @@ import type { RequestContexts } from "../request-context.js";
 import { failureOf, replyWithOpenAIError } from "./openai-error.js";
 import { generationParams, type OpenAIImageFields, type ResponseFormat } from "./openai-params.js";
 import { editsSchema, generationsSchema } from "./openai-schemas.js";
-import { uploadedImages } from "./openai-uploads.js";
+import { MASK_UNSUPPORTED } from "./openai-uploads.js";
 
 export const GENERATIONS_PATH = "/images/generations";
 export const EDITS_PATH = "/images/edits";
@@ -38,6 +38,8 @@ export interface OpenAIImageRouteDeps {
   onRecorded: (request: FastifyRequest) => void;
   /** Writes the failed line of a call refused here, before the service. */
   onRefused: (request: FastifyRequest, code: string, message: string) => void;
+  /** The edit's input images, in order, as its form brought them. */
+  uploadedImages: (request: FastifyRequest) => Promise<IncomingFile>[];
 }
 
 type ImageDatum = { url: string } | { b64_json: string };
@@ -120,8 +122,8 @@ export function registerOpenAIImageRoutes(scope: FastifyInstance, deps: OpenAIIm
 
   scope.post(EDITS_PATH, { schema: editsSchema, config: { openaiOperation: editsSchema.operationId } }, async (request, reply) => {
     const body = request.body as OpenAIImageFields & { mask?: unknown };
-    if (body.mask !== undefined) return refuseField(reply, request, deps, "mask", "mask is not supported: SiliconFlow edits the whole image");
-    return run(request, reply, body, uploadedImages(request));
+    if (body.mask !== undefined) return refuseField(reply, request, deps, "mask", MASK_UNSUPPORTED);
+    return run(request, reply, body, deps.uploadedImages(request));
   });
 }
 

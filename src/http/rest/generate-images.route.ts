@@ -1,4 +1,3 @@
-import multipart from "@fastify/multipart";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Api } from "../../call-log/call-trace.js";
 import { asGatewayError, ErrorCode } from "../../errors.js";
@@ -10,12 +9,14 @@ import { FaceRefusals } from "../face-refusals.js";
 import { registerRefusalGuard } from "../refusal-guard.js";
 import { schemaRefusalOf } from "../schema-refusal.js";
 import type { RequestContexts } from "../request-context.js";
-import { FormRefusal } from "../form-refusal.js";
-import { readForm, type FormLimits } from "./form-reader.js";
+import { registerFormReading, type FormLimits } from "../form-reader.js";
 import { generateImagesSchema, type GenerateImagesForm } from "./generate-images.schema.js";
 import { replyWithGatewayError, replyWithRestError, restErrorBody } from "./rest-error.js";
 
 export const GENERATE_IMAGES_PATH = "/generate-images";
+
+/** The form part that carries the input images, repeated once per image, in order. */
+const IMAGES_FIELD = "images";
 
 export interface GenerateImagesRouteOptions {
   generation: GenerationService;
@@ -41,7 +42,7 @@ export interface GenerateImagesRouteOptions {
 export class GenerateImagesRoute {
   /** Its refusals before the service, one line a request: a body cut for stalling also fails the form being read. */
   private readonly refusals: FaceRefusals;
-  private readonly forms = new WeakMap<FastifyRequest, IncomingFile[]>();
+  private imagesOf: (request: FastifyRequest) => IncomingFile[] = () => [];
 
   constructor(private readonly options: GenerateImagesRouteOptions) {
     this.refusals = new FaceRefusals(options.contexts, {
@@ -64,10 +65,6 @@ export class GenerateImagesRoute {
   async register(app: FastifyInstance): Promise<void> {
     const { contexts, limits } = this.options;
     await app.register(async (scope) => {
-      // The GraphQL route's no-op parser is inherited; this route's form is read by @fastify/multipart instead.
-      scope.removeContentTypeParser("multipart/form-data");
-      await scope.register(multipart, { throwFileSizeLimit: false });
-
       scope.setErrorHandler((error: FastifyError, request, reply) => {
         if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.statusCode === 415) {
           return this.refuse(request, reply, 415, ErrorCode.BAD_USER_INPUT, "Send the form as multipart/form-data");
@@ -88,21 +85,14 @@ export class GenerateImagesRoute {
         answer: (reply, status, code, message, extra) => replyWithRestError(reply, status, code, message, extra),
       });
 
-      scope.addHook("preValidation", async (request, reply) => {
-        if (request.routeOptions.url !== GENERATE_IMAGES_PATH || reply.sent) return;
-        if (!request.isMultipart()) return this.refuse(request, reply, 415, ErrorCode.BAD_USER_INPUT, "Send the form as multipart/form-data");
-        const declared = Number(request.headers["content-length"]);
-        if (Number.isFinite(declared) && declared > limits.maxRequestBytes) {
-          return this.refuse(request, reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, `The request is larger than the ${limits.maxRequestBytes}-byte limit`);
-        }
-        try {
-          const form = await readForm(request, limits);
-          request.body = form.fields;
-          this.forms.set(request, form.images);
-        } catch (error) {
-          if (!(error instanceof FormRefusal)) throw error;
-          return this.refuse(request, reply, error.status, error.code, error.message, error.field);
-        }
+      // After the refusal guard: a client past its refusal budget has no form read.
+      this.imagesOf = await registerFormReading(scope, {
+        path: GENERATE_IMAGES_PATH,
+        limits,
+        shape: { imageFields: [IMAGES_FIELD] },
+        formOnly: true,
+        maxRequestBytes: limits.maxRequestBytes,
+        refuse: (request, reply, refusal) => this.refuse(request, reply, refusal.status, refusal.code, refusal.message, refusal.field),
       });
 
       scope.post(GENERATE_IMAGES_PATH, { schema: generateImagesSchema, attachValidation: true }, (request, reply) => this.handle(request, reply));
@@ -118,7 +108,7 @@ export class GenerateImagesRoute {
     const started = monotonicMs();
     const { cache, model, prompt, negative_prompt, image_size, batch_size, seed, num_inference_steps, guidance_scale, cfg } = request.body as GenerateImagesForm;
     const params = { model, prompt, negativePrompt: negative_prompt, imageSize: image_size, batchSize: batch_size, seed, numInferenceSteps: num_inference_steps, guidanceScale: guidance_scale, cfg };
-    const uploads = (this.forms.get(request) ?? []).map((file) => Promise.resolve(file));
+    const uploads = this.imagesOf(request).map((file) => Promise.resolve(file));
     const face = contexts.callsFor(request, Api.REST);
     try {
       const { trace, outcome } = await face.calls.run(undefined, face.caller.apiKey, (call) =>
