@@ -277,6 +277,9 @@ describe("POST /generate-images, the original REST API, through the real HTTP se
         code: "BAD_USER_INPUT",
         field: "image",
       },
+      // A text field is read up to 4 bytes a code point of the longest prompt (MAX_PROMPT_LENGTH 4000): within it the service's rule, past it the form's.
+      { name: "a prompt longer than the service allows", body: async () => form({ model: "Qwen/Qwen-Image", prompt: "x".repeat(4001) }), status: 400, code: "BAD_USER_INPUT", field: "prompt" },
+      { name: "a field past the form's field limit", body: async () => form({ model: "Qwen/Qwen-Image", prompt: "x".repeat(20_000) }), status: 413, code: "PAYLOAD_TOO_LARGE", field: "prompt" },
       { name: "JSON instead of a form", body: async () => JSON.stringify({ model: "Qwen/Qwen-Image", prompt: "a kite" }), headers: { "content-type": "application/json" }, status: 415, code: "BAD_USER_INPUT", field: null },
       { name: "a body with a type no parser takes", body: async () => "model=Qwen/Qwen-Image&prompt=kite", headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415, code: "BAD_USER_INPUT", field: null },
       {
