@@ -2,28 +2,15 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors.js";
 import { truncateText } from "../../observability/truncate.js";
-import { schemaRefusalOf } from "../schema-refusal.js";
+import { transportFailureOf } from "../transport-failure.js";
 import { replyWithOpenAIError, type OpenAIFailure } from "./openai-error.js";
 
-/**
- * A refusal Fastify made before the route ran (a schema, the JSON parser, the body limit), in OpenAI's terms;
- * a form's own refusals are the form reader's.
- */
+const WORDING = { mediaTypes: "Send generations as application/json and edits as multipart/form-data", whole: "the body" };
+
+/** A refusal Fastify made before the route ran, in OpenAI's terms; a form's own refusals are the form reader's. */
 export function failureOfFastifyError(error: FastifyError): OpenAIFailure {
-  const schema = schemaRefusalOf((error as FastifyError & { validation?: unknown }).validation, "the body");
-  if (schema) return { status: 400, code: ErrorCode.BAD_USER_INPUT, param: schema.field, message: schema.message };
-  const status = error.statusCode ?? 500;
-  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE" || status === 413) {
-    return { status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, param: null, message: "the request body is too large" };
-  }
-  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || status === 415) {
-    return { status: 415, code: ErrorCode.BAD_USER_INPUT, param: null, message: "Send generations as application/json and edits as multipart/form-data" };
-  }
-  if (status >= 400 && status < 500) {
-    const message = error.code?.startsWith("FST_ERR_CTP") ? "the request body is not valid JSON" : "the request is malformed";
-    return { status: 400, code: ErrorCode.BAD_USER_INPUT, param: null, message };
-  }
-  return { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, param: null, message: "internal server error" };
+  const failure = transportFailureOf(error, WORDING);
+  return { status: failure.status, code: failure.code, param: failure.field, message: failure.message };
 }
 
 export interface OpenAIErrorHandlerOptions {

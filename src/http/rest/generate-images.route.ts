@@ -1,13 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Api } from "../../call-log/call-trace.js";
-import { asGatewayError, ErrorCode } from "../../errors.js";
+import { asGatewayError } from "../../errors.js";
 import type { GenerationService } from "../../generation/generation.service.js";
 import type { IncomingFile } from "../../generation/upload-reader.js";
 import type { RefusalLimits } from "../../limits/refusal-limits.js";
 import type { CutFace } from "../body-timeouts.js";
 import { FaceRefusals } from "../face-refusals.js";
 import { registerRefusalGuard } from "../refusal-guard.js";
-import { schemaRefusalOf } from "../schema-refusal.js";
+import { transportFailureOf } from "../transport-failure.js";
 import type { RequestContexts } from "../request-context.js";
 import { registerFormReading, type FormLimits } from "../form-reader.js";
 import { generateImagesSchema, type GenerateImagesForm } from "./generate-images.schema.js";
@@ -65,16 +65,11 @@ export class GenerateImagesRoute {
   async register(app: FastifyInstance): Promise<void> {
     const { contexts, limits } = this.options;
     await app.register(async (scope) => {
+      // Fastify's own refusals (the route schema, the body limit, the media type), in this face's shape.
       scope.setErrorHandler((error: FastifyError, request, reply) => {
-        if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.statusCode === 415) {
-          return this.refuse(request, reply, 415, ErrorCode.BAD_USER_INPUT, "Send the form as multipart/form-data");
-        }
-        if (error.statusCode === 413) return this.refuse(request, reply, 413, ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large");
-        if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-          return this.refuse(request, reply, 400, ErrorCode.BAD_USER_INPUT, "The request is malformed");
-        }
-        request.log.error({ err: error }, "unhandled error on the REST face");
-        return this.refuse(request, reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "internal server error");
+        const failure = transportFailureOf(error, { mediaTypes: "Send the form as multipart/form-data", whole: "the form" });
+        if (failure.status >= 500) request.log.error({ err: error }, "unhandled error on the REST face");
+        return this.refuse(request, reply, failure.status, failure.code, failure.message, failure.field);
       });
 
       registerRefusalGuard(scope, {
@@ -95,15 +90,11 @@ export class GenerateImagesRoute {
         refuse: (request, reply, refusal) => this.refuse(request, reply, refusal.status, refusal.code, refusal.message, refusal.field),
       });
 
-      scope.post(GENERATE_IMAGES_PATH, { schema: generateImagesSchema, attachValidation: true }, (request, reply) => this.handle(request, reply));
+      scope.post(GENERATE_IMAGES_PATH, { schema: generateImagesSchema }, (request, reply) => this.handle(request, reply));
     });
   }
 
   private async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    if (request.validationError) {
-      const { field, message } = schemaRefusalOf(request.validationError.validation, "the form") ?? { field: null, message: "The form is not valid" };
-      return this.refuse(request, reply, 400, ErrorCode.BAD_USER_INPUT, message, field);
-    }
     const { generation, contexts, monotonicMs } = this.options;
     const started = monotonicMs();
     const { cache, model, prompt, negative_prompt, image_size, batch_size, seed, num_inference_steps, guidance_scale, cfg } = request.body as GenerateImagesForm;
