@@ -254,3 +254,20 @@ describe("the openai SDK in a browser, from an origin CORS allows", () => {
     }
   });
 });
+
+describe("a caller's own SiliconFlow key on the OpenAI face (X-SiliconFlow-Api-Key), as on GraphQL", () => {
+  it("reaches SiliconFlow, and its line masks it wherever it appears, even in a shape no pattern knows", async () => {
+    const own = "ownkey-abcdefghijklmnop-123456";
+    const h = await startHarness({ config: { auth: { allowClientApiKey: true } }, simulator: { apiKey: undefined } });
+    try {
+      const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: "unused", maxRetries: 0, defaultHeaders: { "x-siliconflow-api-key": own } });
+      await client.images.generate({ model: "Qwen/Qwen-Image", prompt: `a kite, and my key is ${own}` });
+      expect(h.simulator.received.at(-1)!.headers.authorization).toBe(`Bearer ${own}`);
+      const line = (await h.logLines()).at(-1)!;
+      expect(line).toMatchObject({ api: "openai", status: "success", api_key: "ownk****3456", prompt: "a kite, and my key is ownk****3456" });
+      expect(JSON.stringify(await h.logLines())).not.toContain(own);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -4,6 +4,19 @@ import { maskApiKey } from "../observability/mask.js";
 import { Api, finishCall, newCallTrace, type CallFailure, type CallTrace, type Provider } from "./call-trace.js";
 
 /**
+ * The key a call ran with when it was the caller's own (`X-SiliconFlow-Api-Key`), so that its line masks
+ * it wherever it appears, as the gateway's own key is. Kept beside the record, never in it: a record is
+ * stored in the result cache, and the key must not be.
+ */
+const callerKeys = new WeakMap<CallTrace, string>();
+
+/** The secrets this call's line masks beyond the gateway's own: the caller's key, if it brought one. */
+export function callSecrets(trace: CallTrace): readonly string[] {
+  const key = callerKeys.get(trace);
+  return key === undefined ? [] : [key];
+}
+
+/**
  * The calls of one request, from the moment each opens to the line it gets. Every way a call can end goes
  * through here: run to an outcome or a GatewayError, refused before it ran (by Apollo or by the HTTP layer
  * before Apollo), or cut when the response left without it. The recorder writes what the book holds.
@@ -34,6 +47,7 @@ export class CallBook {
    */
   async run<T>(responseKey: string | undefined, apiKey: string | undefined, work: (trace: CallTrace) => Promise<T>): Promise<{ trace: CallTrace; outcome: T }> {
     const trace = this.open(responseKey, apiKey ?? this.apiKey);
+    if (apiKey !== undefined && apiKey !== this.apiKey) callerKeys.set(trace, apiKey);
     try {
       const outcome = await work(trace);
       finishCall(trace);

@@ -1,5 +1,6 @@
 import { cutCall, finishCall, type CallTrace } from "./call-trace.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { callSecrets } from "./book.js";
 import { toCallLogRecord, type ClientTextPolicy } from "./format.js";
 import type { CallLogWriter } from "./writer.js";
 
@@ -108,7 +109,9 @@ export class CallRecorder implements CallSink {
   private write(trace: CallTrace, meta: RequestMeta, totalMs: number): void {
     this.written.add(trace);
     this.metrics?.observeCall(trace, totalMs);
-    const record = toCallLogRecord(trace, { ...meta, totalMs, ...this.writtenBy }, this.clientText);
+    const own = callSecrets(trace);
+    const policy = own.length === 0 ? this.clientText : { ...this.clientText, secrets: [...this.clientText.secrets, ...own] };
+    const record = toCallLogRecord(trace, { ...meta, totalMs, ...this.writtenBy }, policy);
     try {
       this.writer.write(record);
     } catch (error) {
