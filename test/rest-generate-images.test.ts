@@ -219,6 +219,30 @@ describe("POST /generate-images, the original REST API, through the real HTTP se
     }
   });
 
+  it("timings.total_ms runs from the request's arrival, its upload included, as the line's total_time_ms", async () => {
+    const boundary = "----slow";
+    const body = [`--${boundary}`, 'Content-Disposition: form-data; name="model"', "", "Kwai-Kolors/Kolors", `--${boundary}`, 'Content-Disposition: form-data; name="prompt"', "", "a slow kite", `--${boundary}--`, ""].join("\r\n");
+    const { hostname, port } = new URL(h.url);
+    const socket = connect(Number(port), hostname);
+    let response = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (response += chunk));
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const half = Math.floor(body.length / 2);
+    socket.write(`POST /generate-images HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`);
+    // The rest of the form arrives 400 ms later: the answer's time includes the wait.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    socket.write(body.slice(half));
+    await closed;
+    expect(response).toMatch(/^HTTP\/1.1 200/);
+    const answer = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)) as RestAnswer;
+    expect(answer.timings.total_ms).toBeGreaterThanOrEqual(400);
+    const line = (await h.logLines()).find((l) => l.call_id === answer.call_id)!;
+    // The line is written just before the answer is made, so the two differ by that moment only.
+    expect(Math.abs(answer.timings.total_ms - line.total_time_ms)).toBeLessThan(50);
+  });
+
   describe("bad input: the face's error shape and status, a failed line with api rest, nothing sent upstream", () => {
     const cases: Array<{ name: string; body: () => Promise<FormData | string>; headers?: Record<string, string>; status: number; code: string; field: string | null; index?: number }> = [
       { name: "a missing prompt", body: async () => form({ model: "Qwen/Qwen-Image" }), status: 400, code: "BAD_USER_INPUT", field: "prompt" },

@@ -96,7 +96,6 @@ export class GenerateImagesRoute {
 
   private async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { generation, contexts, monotonicMs } = this.options;
-    const started = monotonicMs();
     const { cache, model, prompt, negative_prompt, image_size, batch_size, seed, num_inference_steps, guidance_scale, cfg } = request.body as GenerateImagesForm;
     const params = { model, prompt, negativePrompt: negative_prompt, imageSize: image_size, batchSize: batch_size, seed, numInferenceSteps: num_inference_steps, guidanceScale: guidance_scale, cfg };
     const uploads = this.imagesOf(request).map((file) => Promise.resolve(file));
@@ -112,7 +111,7 @@ export class GenerateImagesRoute {
         provider: trace.provider,
         images: outcome.images.map((image) => ({ index: image.index, url: image.url, width: image.width, height: image.height, type: image.mimeType, size: image.bytes })),
         seed: outcome.seed,
-        timings: { inference: outcome.inferenceSeconds, total_ms: Math.round((monotonicMs() - started) * 1000) / 1000 },
+        timings: { inference: outcome.inferenceSeconds, total_ms: Math.round((monotonicMs() - request.receivedAtMono) * 1000) / 1000 },
         cache_hit: outcome.cacheHit,
       });
     } catch (error) {

@@ -87,7 +87,7 @@ const answer = {
       required: ["inference", "total_ms"],
       properties: {
         inference: { type: ["number", "null"], description: "SiliconFlow's inference time, in seconds." },
-        total_ms: { type: "number", description: "The gateway's time for the call, in milliseconds." },
+        total_ms: { type: "number", description: "The gateway's time for the request from its arrival (its upload included), in milliseconds, as the call log's total_time_ms." },
       },
     },
     cache_hit: { type: "boolean", description: "Answered from the result cache: nothing was sent upstream, nothing billed." },
