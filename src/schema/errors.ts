@@ -27,7 +27,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     return { ...base, message: truncateText(original.message, MESSAGE_MAX_CHARS), extensions };
   }
   const code = formatted.extensions?.code;
-  if (typeof code === "string" && (APOLLO_REQUEST_CODES.has(code) || code in ErrorCode)) {
+  // Apollo gives INTERNAL_SERVER_ERROR to any plain Error a resolver throws: its message is never the client's.
+  if (typeof code === "string" && code !== ErrorCode.INTERNAL_SERVER_ERROR && (APOLLO_REQUEST_CODES.has(code) || code in ErrorCode)) {
     const { stacktrace: _stack, exception: _exception, ...rest } = formatted.extensions ?? {};
     return { ...base, extensions: { ...rest, code } };
   }
