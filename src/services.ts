@@ -9,9 +9,10 @@ import type { GatewayConfig } from "./config/config.schema.js";
 import { watchConfigFile } from "./config/config-watcher.js";
 import { ConfigError, parseConfig, readConfigFile } from "./config/load-config.js";
 import { ErrorCode, GatewayError } from "./errors.js";
-import { GenerationService } from "./generation/generation.service.js";
 import type { JobNotifier } from "./jobs/job-notifier.js";
 import { buildWebhooks } from "./jobs/webhooks.js";
+import { GenerationService, type Caller } from "./generation/generation.service.js";
+import type { JobFeed } from "./jobs/job.js";
 import { Lifecycle } from "./lifecycle.js";
 import { ConcurrencyGate } from "./limits/concurrency-gate.js";
 import { connectSharedRedis, describeRedisFailure, type SharedRedis, type SharedStateHealth } from "./limits/shared-redis.js";
@@ -47,6 +48,8 @@ export interface ServiceOptions {
   monotonicMs?: () => number;
   /** Who is told of finished jobs that named a `webhookUrl`, instead of the webhooks the configuration gives. */
   jobNotifier?: JobNotifier;
+  /** Where subscriptions get job states, instead of the job service (tests: states published by hand). */
+  jobFeed?: JobFeed;
 }
 
 /** What the HTTP server is built from: everything below it, built from the configuration. */
@@ -71,6 +74,8 @@ export interface GatewayServices {
   jobs: JobService;
   /** Told of every finished job that asked for a webhook. */
   jobNotifier: JobNotifier;
+  /** Every state of a job, wherever it runs, as the caller may see it: what subscriptions stream. */
+  jobFeedFor(caller: Caller): JobFeed;
   lifecycle: Lifecycle;
   startedAt: number;
   now: () => number;
@@ -222,6 +227,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       generation,
       jobs,
       jobNotifier,
+      jobFeedFor: (caller) => options.jobFeed ?? { watch: (id, signal) => jobs.watch(id, caller, signal) },
       lifecycle,
       startedAt,
       now,

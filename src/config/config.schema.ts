@@ -150,6 +150,10 @@ export const configSchema = z
          * lower: 50 requests at once from one keep-alive client were seen to hold 75 connections, closing ones included.
          */
         maxConnectionsPerAddress: nonNegativeInt.default(256),
+        /** Open WebSocket connections (subscriptions) per client (token, else address) on one replica; one more is closed with 4429. */
+        maxWebSocketsPerClient: positiveInt.default(16),
+        /** Subscriptions running at once on one WebSocket connection; one more is refused with RATE_LIMITED. */
+        maxSubscriptionsPerConnection: positiveInt.default(32),
       })
       .strict()
       .prefault({}),
@@ -284,6 +288,8 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["BODY_IDLE_TIMEOUT_MS", ["limits", "bodyIdleTimeoutMs"]],
   ["BODY_TIMEOUT_MS", ["limits", "bodyTimeoutMs"]],
   ["MAX_CONNECTIONS_PER_ADDRESS", ["limits", "maxConnectionsPerAddress"]],
+  ["MAX_WEBSOCKETS_PER_CLIENT", ["limits", "maxWebSocketsPerClient"]],
+  ["MAX_SUBSCRIPTIONS_PER_CONNECTION", ["limits", "maxSubscriptionsPerConnection"]],
   ["MAX_GENERATIONS_PER_REQUEST", ["limits", "maxGenerationsPerRequest"]],
   ["MAX_INLINE_BYTES_PER_RESPONSE", ["limits", "maxInlineBytesPerResponse"]],
   ["SILICONFLOW_API_KEY", ["siliconflow", "apiKey"]],

@@ -1,17 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import fastifyApollo from "@as-integrations/fastify";
+import fastifyApollo, { fastifyApolloHandler } from "@as-integrations/fastify";
 import cors from "@fastify/cors";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from "fastify";
 import { callLogPlugin } from "../call-log/call-log.plugin.js";
 import type { GatewayContext } from "../context.js";
+import { httpSubscriptionPlugin } from "../plugins/http-subscription.plugin.js";
 import { noStorePlugin } from "../plugins/no-store.plugin.js";
 import { protectQueriesPlugin } from "../plugins/protect-queries.plugin.js";
 import { queryLimitsPlugin } from "../plugins/query-limits.plugin.js";
 import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
 import { HealthResolver } from "../resolvers/health.resolver.js";
 import { JobResolver } from "../resolvers/job.resolver.js";
+import { JobSubscriptionResolver } from "../resolvers/job-subscription.resolver.js";
 import { ModelResolver } from "../resolvers/model.resolver.js";
 import { buildGatewaySchema, type ResolverClass, type ResolverInstances } from "../schema/build-schema.js";
 import { formatError } from "../schema/errors.js";
@@ -29,6 +31,7 @@ import { registerPlayground } from "./playground.js";
 import { registerProbes } from "./probes.js";
 import { countRefusals, registerRefusalGuard } from "./refusal-guard.js";
 import { RequestContexts } from "./request-context.js";
+import { registerSubscriptions } from "./subscriptions.js";
 import { registerRequestLog } from "./request-log.js";
 import { GenerateImagesRoute } from "./rest/generate-images.route.js";
 import { HealthModels } from "./rest/health-models.js";
@@ -56,6 +59,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
     [GeneratedImageResolver, new GeneratedImageResolver(services.store)],
     [ModelResolver, new ModelResolver(services.registry)],
     [JobResolver, new JobResolver(services.jobs)],
+    [JobSubscriptionResolver, new JobSubscriptionResolver()],
     [
       HealthResolver,
       new HealthResolver({
@@ -114,6 +118,7 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       ApolloServerPluginCacheControlDisabled(),
       noStorePlugin(),
       callLogPlugin(calls),
+      httpSubscriptionPlugin(GRAPHQL_PATH),
       queryLimitsPlugin(schema, {
         maxDepth: config.limits.maxQueryDepth,
         maxComplexity: config.limits.maxQueryComplexity,
@@ -182,7 +187,22 @@ export async function buildHttpServer(services: GatewayServices): Promise<HttpSe
       now,
       monotonicMs,
     });
-    await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: async (request): Promise<GatewayContext> => contexts.contextFor(request) });
+    const context = async (request: FastifyRequest): Promise<GatewayContext> => contexts.contextFor(request);
+    // GET /graphql is one route for both: WebSocket upgrades (graphql-ws) and Apollo's GET queries.
+    await registerSubscriptions(fastify, {
+      path: GRAPHQL_PATH,
+      schema,
+      jobsFor: (caller) => services.jobFeedFor(caller),
+      tokens: config.auth.tokens,
+      introspection: config.introspection ?? !config.production,
+      limits: { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity, maxGenerations: config.limits.maxGenerationsPerRequest },
+      maxSocketsPerClient: config.limits.maxWebSocketsPerClient,
+      maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
+      // Typed with a string reply, which a route shared with the WebSocket handler cannot declare.
+      httpHandler: fastifyApolloHandler(apollo, { context }) as RouteHandlerMethod,
+      logger,
+    });
+    await fastify.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, method: ["POST", "OPTIONS"], context });
   } catch (error) {
     // Started, so stopped: a server that failed to build leaves nothing running.
     await apollo.stop();

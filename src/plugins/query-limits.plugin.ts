@@ -8,6 +8,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from "graphql-query-complexity";
@@ -121,63 +122,81 @@ function hasConditionalDirectives(document: DocumentNode): boolean {
   return found;
 }
 
+export interface CheckedOperation {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  operationName: string | null | undefined;
+  variables: Record<string, unknown> | undefined;
+}
+
+/**
+ * The shape limits on one operation; throws the refusal. Apollo's plugin and the WebSocket server both
+ * check with one, so a subscription document meets the same depth and complexity limits as a query.
+ */
+export function queryLimitChecker(schema: GraphQLSchema, limits: QueryLimits): (checked: CheckedOperation) => void {
+  // The same DocumentNode comes back for the same query text (Apollo's document cache): measure each once.
+  const measured = new WeakMap<DocumentNode, Map<string, Measured> | null>();
+  return ({ document, operation, operationName, variables }) => {
+    let perOperation = measured.get(document);
+    if (perOperation === undefined) {
+      perOperation = hasConditionalDirectives(document) ? null : new Map();
+      measured.set(document, perOperation);
+    }
+    const cached = perOperation?.get(operationName ?? "");
+    if (cached) {
+      if (cached.complexity > limits.maxComplexity) {
+        throw refuse(`The query's complexity is ${cached.complexity}; at most ${limits.maxComplexity} is allowed`);
+      }
+      return;
+    }
+    const fragments = fragmentsOf(document);
+    const depth = depths(operation.selectionSet, fragments);
+    if (depth.regular > limits.maxDepth) throw refuse(`The query is ${depth.regular} levels deep; at most ${limits.maxDepth} are allowed`);
+    if (depth.introspection > INTROSPECTION_MAX_DEPTH) {
+      throw refuse(`The introspection query is ${depth.introspection} levels deep; at most ${INTROSPECTION_MAX_DEPTH} are allowed`);
+    }
+
+    const generations = generationFields(document, operation, variables ?? {}).length;
+    if (generations > limits.maxGenerations) {
+      throw refuse(`An operation may hold at most ${limits.maxGenerations} generateImages calls, this one has ${generations} (each submitGeneration counts as one)`);
+    }
+
+    let complexity: number;
+    try {
+      complexity = getComplexity({
+        schema,
+        query: document,
+        operationName: operationName ?? undefined,
+        variables: variables ?? {},
+        maxQueryNodes: MAX_QUERY_NODES,
+        // A field's own cost (dataUrl's, set in its schema definition) before the one-per-field default.
+        estimators: [introspectionEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+      });
+    } catch (error) {
+      // The walk stops at graphql-query-complexity's node limit (fragments spread over and over can
+      // make a small document huge): that is a refusal, not a pass.
+      if (error instanceof Error && error.message.startsWith(NODE_LIMIT_MESSAGE)) {
+        throw refuse(`The query has more than ${MAX_QUERY_NODES} fields once its fragments are spread`);
+      }
+      // Variables that do not fit their types: execution refuses them next, with its own code.
+      return;
+    }
+    perOperation?.set(operationName ?? "", { complexity });
+    if (complexity > limits.maxComplexity) {
+      throw refuse(`The query's complexity is ${complexity}; at most ${limits.maxComplexity} is allowed`);
+    }
+  };
+}
+
 /** Shape limits on the operation, checked once it is resolved and before anything runs. */
 export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin {
-  // Apollo hands the same DocumentNode for the same query text (its document cache): measure each once.
-  const measured = new WeakMap<DocumentNode, Map<string, Measured> | null>();
+  const check = queryLimitChecker(schema, limits);
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request }) {
           if (!operation) return;
-          let perOperation = measured.get(document);
-          if (perOperation === undefined) {
-            perOperation = hasConditionalDirectives(document) ? null : new Map();
-            measured.set(document, perOperation);
-          }
-          const cached = perOperation?.get(request.operationName ?? "");
-          if (cached) {
-            if (cached.complexity > limits.maxComplexity) {
-              throw refuse(`The query's complexity is ${cached.complexity}; at most ${limits.maxComplexity} is allowed`);
-            }
-            return;
-          }
-          const fragments = fragmentsOf(document);
-          const depth = depths(operation.selectionSet, fragments);
-          if (depth.regular > limits.maxDepth) throw refuse(`The query is ${depth.regular} levels deep; at most ${limits.maxDepth} are allowed`);
-          if (depth.introspection > INTROSPECTION_MAX_DEPTH) {
-            throw refuse(`The introspection query is ${depth.introspection} levels deep; at most ${INTROSPECTION_MAX_DEPTH} are allowed`);
-          }
-
-          const generations = generationFields(document, operation, request.variables ?? {}).length;
-          if (generations > limits.maxGenerations) {
-            throw refuse(`An operation may hold at most ${limits.maxGenerations} generateImages calls, this one has ${generations} (each submitGeneration counts as one)`);
-          }
-
-          let complexity: number;
-          try {
-            complexity = getComplexity({
-              schema,
-              query: document,
-              operationName: request.operationName ?? undefined,
-              variables: request.variables ?? {},
-              maxQueryNodes: MAX_QUERY_NODES,
-              // A field's own cost (dataUrl's, set in its schema definition) before the one-per-field default.
-              estimators: [introspectionEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-            });
-          } catch (error) {
-            // The walk stops at graphql-query-complexity's node limit (fragments spread over and over can
-            // make a small document huge): that is a refusal, not a pass.
-            if (error instanceof Error && error.message.startsWith(NODE_LIMIT_MESSAGE)) {
-              throw refuse(`The query has more than ${MAX_QUERY_NODES} fields once its fragments are spread`);
-            }
-            // Variables that do not fit their types: execution refuses them next, with Apollo's own code.
-            return;
-          }
-          perOperation?.set(request.operationName ?? "", { complexity });
-          if (complexity > limits.maxComplexity) {
-            throw refuse(`The query's complexity is ${complexity}; at most ${limits.maxComplexity} is allowed`);
-          }
+          check({ document, operation, operationName: request.operationName, variables: request.variables });
         },
       };
     },

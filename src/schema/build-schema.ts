@@ -1,11 +1,23 @@
 import type { GraphQLSchema } from "graphql";
-import { buildSchema, type ContainerType } from "type-graphql";
+import { buildSchema, type ContainerType, type PubSub } from "type-graphql";
 import { GeneratedImageResolver, GenerationResolver } from "../resolvers/generation.resolver.js";
 import { HealthResolver } from "../resolvers/health.resolver.js";
+import { JobSubscriptionResolver } from "../resolvers/job-subscription.resolver.js";
 import { JobResolver } from "../resolvers/job.resolver.js";
 import { ModelResolver } from "../resolvers/model.resolver.js";
 
-export const resolverClasses = [GenerationResolver, GeneratedImageResolver, ModelResolver, HealthResolver, JobResolver] as const;
+export const resolverClasses = [GenerationResolver, GeneratedImageResolver, ModelResolver, HealthResolver, JobResolver, JobSubscriptionResolver] as const;
+
+/**
+ * type-graphql wants a PubSub once there is a subscription, though each of ours brings its own `subscribe`
+ * (the job feed): none reaches this one.
+ */
+const noPubSub: PubSub = {
+  publish: () => undefined,
+  subscribe: (topic) => {
+    throw new Error(`no PubSub: subscription topic ${topic} has no subscribe of its own`);
+  },
+};
 
 export type ResolverClass = (typeof resolverClasses)[number];
 export type ResolverInstances = ReadonlyMap<ResolverClass, object>;
@@ -24,5 +36,6 @@ export function buildGatewaySchema(instances: ResolverInstances): Promise<GraphQ
     container,
     validate: false,
     emitSchemaFile: false,
+    pubSub: noPubSub,
   });
 }

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   outputAddresses?: StartOptions["outputAddresses"];
   /** The gateway's clock for timestamps (and its start), instead of Date.now. */
   now?: () => number;
+  /** Where job states come from, instead of the job engine. */
+  jobFeed?: StartOptions["jobFeed"];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -64,7 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = options.appLog
     ? createAppLogger({ level: "debug", destination: options.appLog, secrets: [TEST_API_KEY] })
     : createAppLogger({ level: "silent" });
-  const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {}, outputAddresses: options.outputAddresses, now: options.now });
+  const gateway = await startGateway(config, { logger, configFile, env: options.env ?? {}, outputAddresses: options.outputAddresses, now: options.now, jobFeed: options.jobFeed });
   // The configuration may have put the folders elsewhere (a test's own small disk).
   const logFile = path.join(config.logDir, "image_generation.log");
   return {

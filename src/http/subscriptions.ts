@@ -1,0 +1,163 @@
+import websocket from "@fastify/websocket";
+import type { FastifyInstance, RouteHandlerMethod } from "fastify";
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  OperationTypeNode,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from "graphql";
+import type { Context } from "graphql-ws";
+import { makeHandler, type Extra } from "graphql-ws/use/@fastify/websocket";
+import type { Logger } from "pino";
+import type { SubscriptionContext } from "../context.js";
+import { ErrorCode } from "../errors.js";
+import type { Caller } from "../generation/generation.service.js";
+import type { JobFeed } from "../jobs/job.js";
+import { AccessTokens } from "../limits/access.js";
+import { queryLimitChecker, type QueryLimits } from "../plugins/query-limits.plugin.js";
+import { formatError } from "../schema/errors.js";
+
+export interface SubscriptionOptions {
+  /** The GraphQL path: WebSocket upgrades on it speak graphql-ws, every other GET stays Apollo's. */
+  path: string;
+  schema: GraphQLSchema;
+  /** The job states a caller may see (with client tokens, only its own jobs'). */
+  jobsFor: (caller: Caller) => JobFeed;
+  /** Client tokens; when there are any, `connection_init` must carry one. */
+  tokens: readonly string[];
+  introspection: boolean;
+  limits: QueryLimits;
+  maxSocketsPerClient: number;
+  maxSubscriptionsPerConnection: number;
+  /** Apollo's handler for the GETs that are not upgrades. */
+  httpHandler: RouteHandlerMethod;
+  logger: Logger;
+}
+
+/**
+ * A subscription document is a few hundred bytes; a message far past that is not one, and `ws` refuses
+ * it (close 1009) before it is buffered whole.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/** Not one of graphql-ws's codes: the 4xxx range is the application's, and 4429 reads as HTTP's 429. */
+export const TOO_MANY_CONNECTIONS = 4429;
+
+type WsContext = Pick<Context<Record<string, unknown> | undefined, Extra>, "connectionParams" | "extra" | "subscriptions">;
+
+function requestError(code: string, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+/** What `connection_init` carries, as the graphql-ws clients send it: `{ authorization: "Bearer <token>" }`. */
+function authorizationOf(payload: Record<string, unknown> | undefined, header: string | undefined): string | undefined {
+  const given = payload?.authorization ?? payload?.Authorization;
+  // Non-browser clients can also set the upgrade request's header; the payload wins.
+  return typeof given === "string" ? given : header;
+}
+
+/**
+ * graphql-ws on the GraphQL path, beside Apollo (which serves no subscriptions), over the same schema.
+ * It runs subscriptions only: queries and mutations stay on HTTP, where the call log, CSRF and the
+ * upload rules are. Documents meet the same depth and complexity limits as over HTTP; errors leave
+ * through the same `formatError`, so no stack or internal message does.
+ */
+export async function registerSubscriptions(fastify: FastifyInstance, options: SubscriptionOptions): Promise<void> {
+  const { schema, jobsFor, logger, maxSocketsPerClient, maxSubscriptionsPerConnection } = options;
+  const tokens = new AccessTokens(options.tokens);
+  const checkLimits = queryLimitChecker(schema, options.limits);
+  const rules = options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  const clientKeys = new WeakMap<object, string>();
+  const feeds = new WeakMap<object, JobFeed>();
+  const socketsPerClient = new Map<string, number>();
+
+  const refuseSubscription = (ctx: WsContext, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): ExecutionArgs | GraphQLError[] => {
+    // The one being subscribed is already counted.
+    if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
+      return [requestError(ErrorCode.RATE_LIMITED, `At most ${maxSubscriptionsPerConnection} subscriptions may run at once on one connection; complete one first`)];
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query);
+    } catch (error) {
+      return [requestError("GRAPHQL_PARSE_FAILED", error instanceof GraphQLError ? error.message : "The document does not parse")];
+    }
+    const invalid = validate(schema, document, rules);
+    if (invalid.length > 0) return invalid.map((error) => requestError("GRAPHQL_VALIDATION_FAILED", error.message));
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return [requestError("OPERATION_RESOLUTION_FAILURE", "Could not tell which operation to run: name one with operationName")];
+    if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
+      return [requestError("BAD_REQUEST", `Over WebSocket the gateway runs subscriptions only; send this ${operation.operation} over HTTP (POST ${options.path})`)];
+    }
+    try {
+      checkLimits({ document, operation, operationName: payload.operationName, variables: payload.variables ?? undefined });
+    } catch (error) {
+      if (error instanceof GraphQLError) return [error];
+      throw error;
+    }
+    const clientKey = clientKeys.get(ctx);
+    const jobs = feeds.get(ctx);
+    // Both are set when connection_init was accepted, which graphql-ws requires before any subscribe.
+    if (clientKey === undefined || jobs === undefined) return [requestError(ErrorCode.UNAUTHENTICATED, "The connection was not initialised")];
+    const contextValue: SubscriptionContext = { clientKey, jobs };
+    return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
+  };
+
+  const wsHandler = makeHandler({
+    schema,
+    // Close reasons then say "Internal server error", never the message of what failed.
+    isProd: true,
+    onConnect: (ctx: WsContext) => {
+      const token = tokens.match(authorizationOf(ctx.connectionParams, ctx.extra.request.headers.authorization));
+      if (tokens.required && token < 0) return false;
+      const clientKey = token >= 0 ? `token:${token}` : `ip:${ctx.extra.request.ip}`;
+      const open = socketsPerClient.get(clientKey) ?? 0;
+      if (open >= maxSocketsPerClient) {
+        ctx.extra.socket.close(TOO_MANY_CONNECTIONS, "Too many connections");
+        return false;
+      }
+      socketsPerClient.set(clientKey, open + 1);
+      clientKeys.set(ctx, clientKey);
+      feeds.set(ctx, jobsFor({ authenticated: true, clientKey }));
+      return true;
+    },
+    onClose: (ctx: WsContext) => {
+      const clientKey = clientKeys.get(ctx);
+      if (clientKey === undefined) return;
+      clientKeys.delete(ctx);
+      const left = (socketsPerClient.get(clientKey) ?? 1) - 1;
+      if (left <= 0) socketsPerClient.delete(clientKey);
+      else socketsPerClient.set(clientKey, left);
+    },
+    onSubscribe: (ctx: WsContext, _id, payload) => refuseSubscription(ctx, payload),
+    onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      if (!result.errors) return undefined;
+      return {
+        ...result,
+        errors: result.errors.map((error) =>
+          // Without a path it is the request's fault, not a field's: graphql-js refuses variables that do not
+          // fit their types without a code, and Apollo would give this one.
+          error.path === undefined
+            ? formatError({ ...error.toJSON(), extensions: { code: ErrorCode.BAD_USER_INPUT } }, error)
+            : formatError(error.toJSON(), error),
+        ),
+      };
+    },
+  });
+
+  await fastify.register(websocket, {
+    options: { maxPayload: MAX_MESSAGE_BYTES },
+    errorHandler: (error, socket) => {
+      logger.warn({ err: error }, "WebSocket connection failed");
+      socket.terminate();
+    },
+  });
+  fastify.route({ method: "GET", url: options.path, handler: options.httpHandler, wsHandler });
+}
