@@ -233,6 +233,24 @@ describe("generationJobUpdated over graphql-ws on /graphql", () => {
   });
 });
 
+describe("generationJobUpdated at shutdown", () => {
+  it("closing the gateway closes open subscriptions at once with 1001 (going away), so clients reconnect elsewhere", async () => {
+    const jobs = handFeed();
+    jobs.put(queued("job-open"));
+    const h = await startHarness({ jobFeed: jobs.feed });
+    const codes: number[] = [];
+    const client = wsClient(h.graphqlUrl, { on: { closed: (event) => codes.push((event as { code: number }).code) } });
+    const sub = collect<Updated>(client, UPDATED, { id: "job-open" });
+    await until(() => sub.results.length === 1);
+    const started = performance.now();
+    await h.close();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect("error" in (await sub.end)).toBe(true);
+    expect(codes).toEqual([1001]);
+    expect(jobs.listeners("job-open")).toBe(0);
+  });
+});
+
 describe("generationJobUpdated with client tokens", () => {
   let h: Harness;
   const jobs = handFeed();

@@ -46,6 +46,8 @@ export interface SubscriptionOptions {
  */
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
+const GOING_AWAY = 1001;
+
 /** Not one of graphql-ws's codes: the 4xxx range is the application's, and 4429 reads as HTTP's 429. */
 export const TOO_MANY_CONNECTIONS = 4429;
 
@@ -157,6 +159,12 @@ export async function registerSubscriptions(fastify: FastifyInstance, options: S
     errorHandler: (error, socket) => {
       logger.warn({ err: error }, "WebSocket connection failed");
       socket.terminate();
+    },
+    // At shutdown, "going away" rather than no code at all: a client reconnects, to another replica.
+    preClose: (done) => {
+      for (const socket of fastify.websocketServer.clients) socket.close(GOING_AWAY, "The gateway is shutting down");
+      fastify.websocketServer.close();
+      done();
     },
   });
   fastify.route({ method: "GET", url: options.path, handler: options.httpHandler, wsHandler });
