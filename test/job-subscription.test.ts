@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobFeed, LocalJobEvents } from "../src/jobs/job-events.js";
-import type { JobView } from "../src/jobs/job.js";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
+import { handFeed, queued, running, succeeded, T0 } from "./support/hand-jobs.js";
 import { waitFor } from "./support/wait.js";
 import { collect, errorsOf, wsClient } from "./support/ws-client.js";
 
@@ -26,47 +25,6 @@ const UPDATED = /* GraphQL */ `
 
 interface Updated {
   generationJobUpdated: { id: string; status: string; createdAt: string; startedAt: string | null; queuePosition: number | null; result: { images: Array<{ url: string }> } | null };
-}
-
-const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
-
-function queued(id: string): JobView {
-  return { id, status: "QUEUED", model: "Kwai-Kolors/Kolors", createdAt: T0, startedAt: null, finishedAt: null, queuePosition: 2, result: null, error: null };
-}
-
-function running(id: string): JobView {
-  return { ...queued(id), status: "RUNNING", startedAt: T0 + 1000, queuePosition: null };
-}
-
-function succeeded(id: string): JobView {
-  return {
-    ...running(id),
-    status: "SUCCEEDED",
-    finishedAt: T0 + 2000,
-    result: {
-      callId: `call-${id}`,
-      provider: "SILICONFLOW",
-      model: "Kwai-Kolors/Kolors",
-      seed: 7,
-      images: [{ index: 0, url: "http://127.0.0.1/images/a.png", width: 64, height: 64, mimeType: "image/png", bytes: 100, fileName: "a.png" }],
-      timings: { inferenceSeconds: 0.5, totalMs: 1000 },
-      cacheHit: false,
-    },
-  };
-}
-
-/** Job states published by hand, as an engine would: the feed is the real one, over local events. */
-function handFeed() {
-  const events = new LocalJobEvents();
-  const jobs = new Map<string, JobView>();
-  return {
-    feed: jobFeed(events, (id) => Promise.resolve(jobs.get(id) ?? null)),
-    put(job: JobView): void {
-      jobs.set(job.id, job);
-      void events.publish(job);
-    },
-    listeners: (id: string) => (events as unknown as { emitter: { listenerCount(name: string): number } }).emitter.listenerCount(id),
-  };
 }
 
 describe("generationJobUpdated over graphql-ws on /graphql", () => {
