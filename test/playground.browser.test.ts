@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopback, launchChromium, recordNetwork, skipBrowserTests } from "./support/browser.js";
 import { startHarness, type Harness } from "./support/harness.js";
 import { dataUrlBytes } from "./support/images.js";
+import { jobFeed, LocalJobEvents } from "../src/jobs/job-events.js";
+import { succeeded } from "./support/hand-jobs.js";
 
 type Sdk = typeof import("../sdk/index.js");
 
@@ -155,6 +157,51 @@ describe.skipIf(skipBrowserTests)("the playground's Docs pane in headless Chromi
   }, 60_000);
 });
 
+describe.skipIf(skipBrowserTests)("the playground's subscriptions in headless Chromium", () => {
+  let h: Harness;
+  let browser: Browser;
+  beforeAll(async () => {
+    // Every id names a finished job: the preset variables' placeholder id gets its final state.
+    h = await startHarness({ jobFeed: jobFeed(new LocalJobEvents(), (id) => Promise.resolve(succeeded(id))) });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  it("the Watch a job window subscribes over graphql-ws on the same path and shows the job's state", async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const network = await recordNetwork(context);
+      const page = await context.newPage();
+      const sockets: Array<{ url: string; sent: string[] }> = [];
+      page.on("websocket", (socket) => {
+        const seen = { url: socket.url(), sent: [] as string[] };
+        sockets.push(seen);
+        socket.on("framesent", (frame) => seen.sent.push(String(frame.payload)));
+      });
+      await page.goto(`${h.url}/playground/`);
+      const send = page.locator("button.send-request__button");
+      await send.waitFor({ state: "visible", timeout: 20_000 });
+      await page.locator(".window-switcher__item", { hasText: "Watch a job" }).click();
+      await expect.poll(() => page.locator("app-query-editor").innerText(), { timeout: 10_000 }).toContain("subscription GenerationJobUpdated");
+      await send.click();
+      await expect.poll(() => page.locator("app-query-result").innerText(), { timeout: 15_000 }).toContain('"SUCCEEDED"');
+
+      const socket = sockets.find((seen) => seen.url.endsWith("/graphql"));
+      expect(socket, `WebSockets opened: ${sockets.map((seen) => seen.url).join(", ")}`).toBeDefined();
+      expect(socket!.url).toBe(`${h.url.replace("http:", "ws:")}/graphql`);
+      // graphql-ws's own messages (not subscriptions-transport-ws's "start").
+      expect(socket!.sent.some((frame) => frame.includes('"type":"connection_init"'))).toBe(true);
+      expect(socket!.sent.some((frame) => frame.includes('"type":"subscribe"'))).toBe(true);
+      expect(network.external()).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(skipBrowserTests)("the SDK in headless Chromium", () => {
   let h: Harness;
   let browser: Browser;
@@ -261,6 +308,12 @@ describe("playground routes and configuration", () => {
       expect(page.body).toContain("apollo-require-preflight");
       expect(page.body).toContain("query Health");
       expect(page.body).toContain("mutation GenerateImages");
+      // The job operations, and subscriptions over graphql-ws on the GraphQL path.
+      for (const operation of ["mutation SubmitGeneration", "subscription GenerationJobUpdated", "query GenerationJob", "mutation CancelGeneration"]) {
+        expect(page.body).toContain(operation);
+      }
+      expect(page.body).toMatch(/subscriptionsEndpoint: `\/graphql`/);
+      expect(page.body).toMatch(/initialSubscriptionRequestHandlerId: `graphql-ws`/);
       expect(page.body).toMatch(/disableAccount: true/);
       // Every script and stylesheet of the page is relative: served by the gateway from node_modules.
       const references = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);

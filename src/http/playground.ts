@@ -48,6 +48,73 @@ mutation GenerateImages($input: GenerateImagesInput!) {
 }
 `;
 
+const JOB_FIELDS = `    id
+    status
+    model
+    createdAt
+    startedAt
+    finishedAt
+    queuePosition
+    result {
+      callId
+      images {
+        index
+        url
+        width
+        height
+        mimeType
+      }
+      timings {
+        totalMs
+      }
+    }
+    error {
+      code
+      message
+    }`;
+
+const SUBMIT_MUTATION = `# A job: answered at once with QUEUED and its id; the generation runs behind it.
+# Copy the id into "Watch a job" (live) or "Job status" (polling). Files go as in "Generate images".
+mutation SubmitGeneration($input: GenerateImagesInput!, $idempotencyKey: String) {
+  submitGeneration(input: $input, idempotencyKey: $idempotencyKey) {
+${JOB_FIELDS}
+  }
+}
+`;
+
+const WATCH_SUBSCRIPTION = `# Live over WebSocket (graphql-ws, same /graphql path): the job's state now, then each change,
+# until SUCCEEDED, FAILED or CANCELLED. With client tokens, put {"authorization": "Bearer <token>"}
+# in the connection parameters (the subscription settings).
+subscription GenerationJobUpdated($id: ID!) {
+  generationJobUpdated(id: $id) {
+${JOB_FIELDS}
+  }
+}
+`;
+
+const STATUS_QUERY = `# The job's state now: poll this where a WebSocket cannot go.
+query GenerationJob($id: ID!) {
+  generationJob(id: $id) {
+${JOB_FIELDS}
+  }
+}
+`;
+
+const CANCEL_MUTATION = `# A QUEUED job is cancelled (nothing is billed); a RUNNING one cannot be.
+mutation CancelGeneration($id: ID!) {
+  cancelGeneration(id: $id) {
+    id
+    status
+    error {
+      code
+      message
+    }
+  }
+}
+`;
+
+const JOB_ID_VARIABLES = JSON.stringify({ id: "<the id submitGeneration answered>" }, null, 2);
+
 const GENERATE_VARIABLES = JSON.stringify(
   { input: { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse at dusk, oil painting", imageSize: "1024x1024", batchSize: 1 } },
   null,
@@ -75,10 +142,14 @@ const CONTENT_SECURITY_POLICY = [
 
 function altairOptions(path: string, graphqlPath: string): AltairFastifyPluginOptions {
   const headers = { "apollo-require-preflight": "true" };
+  // The gateway speaks graphql-ws on its GraphQL path. Relative, like the endpoint: the browser resolves
+  // it against the page (ws: under http:, wss: under https:), under whatever host name it was reached by.
+  const subscriptions = { subscriptionsEndpoint: graphqlPath, initialSubscriptionRequestHandlerId: "graphql-ws" as const };
   return {
     path,
     baseURL: path,
     endpointURL: graphqlPath,
+    ...subscriptions,
     initialName: "Health",
     initialQuery: HEALTH_QUERY,
     initialVariables: "{}",
@@ -88,6 +159,10 @@ function altairOptions(path: string, graphqlPath: string): AltairFastifyPluginOp
     // The last window opens selected: the health query, ready to run.
     initialWindows: [
       { initialName: "Generate images", initialQuery: GENERATE_MUTATION, initialVariables: GENERATE_VARIABLES, initialHeaders: headers },
+      { initialName: "Submit a job", initialQuery: SUBMIT_MUTATION, initialVariables: GENERATE_VARIABLES, initialHeaders: headers },
+      { initialName: "Watch a job", initialQuery: WATCH_SUBSCRIPTION, initialVariables: JOB_ID_VARIABLES, initialHeaders: headers, ...subscriptions },
+      { initialName: "Job status", initialQuery: STATUS_QUERY, initialVariables: JOB_ID_VARIABLES, initialHeaders: headers },
+      { initialName: "Cancel a job", initialQuery: CANCEL_MUTATION, initialVariables: JOB_ID_VARIABLES, initialHeaders: headers },
       { initialName: "Health", initialQuery: HEALTH_QUERY, initialVariables: "{}", initialHeaders: headers },
     ],
     // Keeps this IDE's saved tabs apart from any other Altair served on the same host.
