@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
 import { handFeed, queued, running, succeeded, T0 } from "./support/hand-jobs.js";
+import { submitJob } from "./support/jobs.js";
 import { waitFor } from "./support/wait.js";
 import { collect, errorsOf, wsClient } from "./support/ws-client.js";
 
@@ -237,5 +238,36 @@ describe("generationJobUpdated with client tokens", () => {
 
   it("takes the token from connection_init's payload: { authorization: \"Bearer <token>\" }", async () => {
     expect(await closeCode({ authorization: "Bearer tok-beta-654321" })).toBeUndefined();
+  });
+});
+
+describe("generationJobUpdated over the job service (in process), with client tokens", () => {
+  let h: Harness;
+  const ALPHA = { authorization: "Bearer tok-alpha-123456" };
+
+  beforeAll(async () => {
+    h = await startHarness({ config: { auth: { tokens: ["tok-alpha-123456", "tok-beta-654321"] } } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("follows a submitted job to SUCCEEDED for its own client; another token's subscription gets JOB_NOT_FOUND", async () => {
+    const { body } = await submitJob(h.graphqlUrl, { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse", imageSize: "768x1024" }, { headers: ALPHA });
+    expect(body.errors).toBeUndefined();
+    const id = body.data!.submitGeneration.id;
+
+    const other = wsClient(h.graphqlUrl, { connectionParams: { authorization: "Bearer tok-beta-654321" } });
+    const refused = await errorsOf(collect(other, UPDATED, { id }));
+    expect(refused[0]?.extensions).toEqual({ code: "JOB_NOT_FOUND", field: "id" });
+    await other.dispose();
+
+    const own = wsClient(h.graphqlUrl, { connectionParams: ALPHA });
+    const watch = collect<Updated>(own, UPDATED, { id });
+    expect(await watch.end).toEqual({ completed: true });
+    const last = watch.results.at(-1)!.data!.generationJobUpdated;
+    expect(last.status).toBe("SUCCEEDED");
+    expect(last.result!.images[0]!.url.startsWith(`${h.url}/images/`)).toBe(true);
+    await own.dispose();
   });
 });
