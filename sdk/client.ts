@@ -1,13 +1,19 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { Kind, print, type DocumentNode } from "graphql";
 import {
+  CancelGenerationDocument,
   GenerateImagesDocument,
+  GenerationJobDocument,
   HealthDocument,
   ModelsDocument,
+  SubmitGenerationDocument,
+  type CancelGenerationMutation,
   type GenerateImagesInput,
   type GenerateImagesMutation,
+  type GenerationJobQuery,
   type HealthQuery,
   type ModelsQuery,
+  type SubmitGenerationMutation,
 } from "./generated/graphql.js";
 
 // Runs in Node 20+ and in browsers: only fetch, FormData, Blob and File from the platform, no Node modules.
@@ -91,12 +97,27 @@ type RequestArgs<TVariables> =
 export type GenerateImagesResult = GenerateImagesMutation["generateImages"];
 export type HealthResult = HealthQuery["health"];
 export type ModelsResult = ModelsQuery["models"];
+export type GenerationJobResult = SubmitGenerationMutation["submitGeneration"];
+export type CancelledJobResult = CancelGenerationMutation["cancelGeneration"];
+
+export interface SubmitOptions extends RequestOptions {
+  /** The same key from the same client within 24 hours returns the same job: a retried submit is not billed twice. */
+  idempotencyKey?: string;
+  /** Where the finished job is POSTed, signed (see the README's webhooks). */
+  webhookUrl?: string;
+}
 
 export interface GatewayClient {
   /** Any typed document from sdk/generated (or your own `TypedDocumentNode`). Files in the variables go multipart. */
   request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...args: RequestArgs<TVariables>): Promise<TResult>;
   /** `images` are File or Blob values, sent in order as SiliconFlow's image, image2, image3. */
   generateImages(input: GenerateImagesInput & { images?: Array<File | Blob> | null }, options?: RequestOptions): Promise<GenerateImagesResult>;
+  /** The same input as generateImages, as a job: answered at once with QUEUED and its id. */
+  submitGeneration(input: GenerateImagesInput & { images?: Array<File | Blob> | null }, options?: SubmitOptions): Promise<GenerationJobResult>;
+  /** The job's state now; null for an unknown (or expired) id. */
+  generationJob(id: string, options?: RequestOptions): Promise<GenerationJobResult | null>;
+  /** A QUEUED job becomes CANCELLED; a RUNNING one cannot, and this throws with the reason. */
+  cancelGeneration(id: string, options?: RequestOptions): Promise<CancelledJobResult>;
   health(options?: RequestOptions): Promise<HealthResult>;
   models(options?: RequestOptions): Promise<ModelsResult>;
 }
@@ -256,6 +277,16 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     },
     async generateImages(input, requestOptions) {
       return (await send<GenerateImagesMutation>(GenerateImagesDocument, { input }, requestOptions)).generateImages;
+    },
+    async submitGeneration(input, { idempotencyKey, webhookUrl, ...requestOptions } = {}) {
+      const variables = { input, ...(idempotencyKey === undefined ? {} : { idempotencyKey }), ...(webhookUrl === undefined ? {} : { webhookUrl }) };
+      return (await send<SubmitGenerationMutation>(SubmitGenerationDocument, variables, requestOptions)).submitGeneration;
+    },
+    async generationJob(id, requestOptions) {
+      return (await send<GenerationJobQuery>(GenerationJobDocument, { id }, requestOptions)).generationJob ?? null;
+    },
+    async cancelGeneration(id, requestOptions) {
+      return (await send<CancelGenerationMutation>(CancelGenerationDocument, { id }, requestOptions)).cancelGeneration;
     },
     async health(requestOptions) {
       return (await send<HealthQuery>(HealthDocument, {}, requestOptions)).health;

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { createGatewaySubscriptions, GatewayClientError, GenerationJobUpdatedDocument, type JobUpdate } from "../sdk/index.js";
+import { createGatewayClient, createGatewaySubscriptions, GatewayClientError, GenerationJobUpdatedDocument, type JobUpdate } from "../sdk/index.js";
 import { startHarness, type Harness } from "./support/harness.js";
 import { handFeed, queued, running, succeeded } from "./support/hand-jobs.js";
+import { solidPng } from "./support/images.js";
 import { waitFor } from "./support/wait.js";
 
 const TOKEN = "sdk-sub-token-0001";
@@ -78,6 +79,55 @@ describe("the SDK's subscribe helper against the real gateway", () => {
     const error = await failure(subscriptions.watchJob("sdk-1").next());
     expect(error.code).toBe("UNAUTHENTICATED");
     expect(performance.now() - started).toBeLessThan(1_000);
+    await subscriptions.dispose();
+  });
+});
+
+describe("the SDK's job operations against the real gateway (in-process jobs)", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("submits an edit with a file as a job, watches it to SUCCEEDED, and reads it with generationJob", async () => {
+    const gateway = createGatewayClient({ url: h.graphqlUrl });
+    const subscriptions = createGatewaySubscriptions({ url: h.graphqlUrl, webSocketImpl: WebSocket });
+    const photo = new Blob([new Uint8Array(await solidPng(96, 64, "#2050a0"))], { type: "image/png" });
+    const job = await gateway.submitGeneration({ model: "Qwen/Qwen-Image-Edit-2509", prompt: "make it snow", cfg: 4, images: [photo] }, { idempotencyKey: "sdk-edit-1" });
+    expect(job.status).toBe("QUEUED");
+
+    const statuses: string[] = [];
+    let last: JobUpdate | undefined;
+    for await (const update of subscriptions.watchJob(job.id)) {
+      statuses.push(update.status);
+      last = update;
+    }
+    expect(statuses.at(-1)).toBe("SUCCEEDED");
+    expect(last!.result!.images).toHaveLength(1);
+    // The file reached SiliconFlow as the job's first image.
+    expect(String(h.simulator.received.at(-1)!.body.image)).toMatch(/^data:image\/png;base64,/);
+
+    expect(await gateway.generationJob(job.id)).toMatchObject({ id: job.id, status: "SUCCEEDED" });
+    expect(await gateway.generationJob("no-such-job")).toBeNull();
+    // The same key from the same client: the same job, nothing submitted twice.
+    const again = await gateway.submitGeneration({ model: "Qwen/Qwen-Image-Edit-2509", prompt: "make it snow", cfg: 4, images: [photo] }, { idempotencyKey: "sdk-edit-1" });
+    expect(again.id).toBe(job.id);
+    await subscriptions.dispose();
+  });
+
+  it("cancelGeneration on a finished job throws GatewayClientError JOB_NOT_CANCELLABLE", async () => {
+    const gateway = createGatewayClient({ url: h.graphqlUrl });
+    const job = await gateway.submitGeneration({ model: "Kwai-Kolors/Kolors", prompt: "x", imageSize: "768x1024" });
+    const subscriptions = createGatewaySubscriptions({ url: h.graphqlUrl, webSocketImpl: WebSocket });
+    for await (const _update of subscriptions.watchJob(job.id)) {
+      // Read to the end: the job has finished.
+    }
+    const error = await failure(gateway.cancelGeneration(job.id));
+    expect([error.code, error.field]).toEqual(["JOB_NOT_CANCELLABLE", "id"]);
     await subscriptions.dispose();
   });
 });
