@@ -1,9 +1,13 @@
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, InMemoryCache } from "@apollo/client";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { isSubscriptionOperation } from "@apollo/client/utilities";
 // @ts-expect-error -- apollo-upload-client 19 ships JSDoc-typed .mjs files and no declarations; typed below.
 import UntypedUploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
+import { createClient } from "graphql-ws";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GenerateImagesDocument, HealthDocument } from "../sdk/generated/graphql.js";
+import WebSocket from "ws";
+import { GenerateImagesDocument, GenerationJobDocument, GenerationJobUpdatedDocument, HealthDocument, SubmitGenerationDocument } from "../sdk/generated/graphql.js";
 import { startHarness, type Harness } from "./support/harness.js";
 import { dataUrlBytes, noisyPng, solidPng } from "./support/images.js";
 
@@ -150,5 +154,67 @@ describe("Apollo Client 4 with apollo-upload-client against the real gateway", (
     expect(CombinedGraphQLErrors.is(error)).toBe(true);
     expect((error as CombinedGraphQLErrors).errors[0]?.extensions?.code).toBe("BAD_REQUEST");
     expect(h.simulator.received.length).toBe(before);
+  });
+});
+
+describe("Apollo Client 4 with a split link: uploads over HTTP, the job's states over WebSocket", () => {
+  let h: Harness;
+  let client: ApolloClient;
+
+  beforeAll(async () => {
+    h = await startHarness({ simulator: { latencyMs: 300 } });
+    const ws = new GraphQLWsLink(
+      // Node 20 has no WebSocket of its own; a browser needs no webSocketImpl.
+      createClient({ url: h.graphqlUrl.replace(/^http/, "ws"), webSocketImpl: WebSocket }),
+    );
+    const http = new UploadHttpLink({ uri: h.graphqlUrl, headers: { "apollo-require-preflight": "true" } });
+    client = new ApolloClient({ cache: new InMemoryCache(), link: ApolloLink.split(({ query }) => isSubscriptionOperation(query), ws, http) });
+  });
+  afterAll(async () => {
+    client?.stop();
+    await h.close();
+  });
+
+  it("submits an edit with a file as a job, and watches it to SUCCEEDED over graphql-ws", async () => {
+    const photo = new File([new Uint8Array(await solidPng(128, 96, "#aa3300"))], "photo.png", { type: "image/png" });
+    const { data } = await client.mutate({
+      mutation: SubmitGenerationDocument,
+      variables: { input: { model: "Qwen/Qwen-Image-Edit-2509", prompt: "make it autumn", cfg: 4, images: [photo] } },
+    });
+    const job = data!.submitGeneration;
+    expect(job.status).toBe("QUEUED");
+
+    const statuses = await new Promise<string[]>((resolve, reject) => {
+      const seen: string[] = [];
+      client.subscribe({ query: GenerationJobUpdatedDocument, variables: { id: job.id } }).subscribe({
+        next: (result) => {
+          if (result.error) reject(new Error("the subscription failed", { cause: result.error }));
+          else seen.push(result.data!.generationJobUpdated.status);
+        },
+        error: (error: unknown) => reject(new Error("the subscription failed", { cause: error })),
+        complete: () => resolve(seen),
+      });
+    });
+    expect(statuses.at(-1)).toBe("SUCCEEDED");
+    expect(statuses.filter((status, i) => status !== statuses[i - 1])).toEqual(expect.arrayContaining(["RUNNING", "SUCCEEDED"]));
+
+    // The same job read back over HTTP, its image kept by the gateway.
+    const read = await client.query({ query: GenerationJobDocument, variables: { id: job.id }, fetchPolicy: "network-only" });
+    const done = read.data!.generationJob!;
+    expect(done.status).toBe("SUCCEEDED");
+    const response = await fetch(done.result!.images[0]!.url);
+    expect(response.status).toBe(200);
+    expect(h.simulator.received.at(-1)!.body.prompt).toBe("make it autumn");
+  });
+
+  it("an unknown job's subscription fails with CombinedGraphQLErrors, code JOB_NOT_FOUND", async () => {
+    const error = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: GenerationJobUpdatedDocument, variables: { id: "no-such-job" } }).subscribe({
+        next: (result) => resolve(result.error),
+        error: resolve,
+      });
+    });
+    expect(CombinedGraphQLErrors.is(error)).toBe(true);
+    expect((error as CombinedGraphQLErrors).errors[0]?.extensions).toMatchObject({ code: "JOB_NOT_FOUND", field: "id" });
   });
 });
