@@ -10,6 +10,8 @@ import { builtinModels } from "../src/simulator/simulator.js";
 import { launchChromium, recordNetwork, skipBrowserTests, type NetworkLog } from "./support/browser.js";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
 import { solidPng } from "./support/images.js";
+import { pollJob, submitJob } from "./support/jobs.js";
+import { waitFor } from "./support/wait.js";
 import { ensureWebBuilt } from "./support/web-build.js";
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -98,7 +100,8 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
   beforeAll(async () => {
     await ensureWebBuilt();
     // SiliconFlow's model list (here the simulator's) decides availability.
-    h = await startHarness({ simulator: { models: builtinModels.filter((model) => model.id !== UNAVAILABLE_MODEL) } });
+    // One job at a time, so a job can be seen waiting QUEUED behind another.
+    h = await startHarness({ simulator: { models: builtinModels.filter((model) => model.id !== UNAVAILABLE_MODEL) }, config: { jobs: { workerConcurrency: 1 } } });
     // Wait for the gateway's first probe of that list, so the page sees settled availability.
     await postJson(h.graphqlUrl, "{ health { status } }");
     browser = await launchChromium();
@@ -236,8 +239,17 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
     await page.getByRole("button", { name: "Remove fake.png" }).click();
   });
 
-  it("shows a busy state while a slow call runs, and cancels it", async () => {
-    h.simulator.addFault({ fault: { kind: "latency", ms: 3_000 }, times: 1 });
+  /** A job submitted past the page that holds the only worker slot for `ms`, so the page's next job waits QUEUED. */
+  const holdTheWorker = async (ms: number): Promise<void> => {
+    h.simulator.addFault({ fault: { kind: "latency", ms }, times: 1 });
+    const received = h.simulator.received.length;
+    const { body } = await submitJob(h.graphqlUrl, { model: TEXT_MODEL, prompt: "holds the worker", imageSize: "768x1024" });
+    expect(body.errors).toBeUndefined();
+    await pollJob(h.graphqlUrl, body.data!.submitGeneration.id, ["RUNNING"]);
+    await waitFor(() => Promise.resolve(h.simulator.received.length > received || undefined));
+  };
+
+  it("shows a job queued behind another live, and cancels it while it waits: nothing reaches SiliconFlow", async () => {
     const model = page.getByRole("combobox", { name: "Model", exact: true });
     await model.selectOption(PLAIN_MODEL);
     // No input images and no guidance for this one.
@@ -250,17 +262,50 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
     expect(await page.getByLabel("Number of images").getAttribute("max")).toMatch(/^[2-9]$/);
     expect(await page.getByLabel("Guidance scale").isVisible()).toBe(true);
 
+    await holdTheWorker(4_000);
+    const received = h.simulator.received.length;
     await page.getByRole("textbox", { name: "Prompt", exact: true }).fill("a lighthouse at dusk");
     await page.getByRole("button", { name: "Generate" }).click();
     await page.locator('#generate-form[aria-busy="true"]').waitFor();
     expect(await page.locator("#submit").isDisabled()).toBe(true);
+    await page.getByRole("status").getByText(/Queued for Kolors/).waitFor();
     expect(await page.getByRole("status").textContent()).toContain("This can take a minute");
+    expect(await page.evaluate(() => localStorage.getItem("siliconflow-gateway.pending-job.v1"))).toContain("a lighthouse at dusk");
 
     await page.getByRole("button", { name: "Cancel" }).click();
     await page.getByRole("alert").getByText("Cancelled.").waitFor();
+    expect(await page.getByRole("alert").textContent()).toContain("nothing was billed");
     expect(await page.locator("#generate-form").getAttribute("aria-busy")).toBe("false");
     expect(await page.locator("#submit").isDisabled()).toBe(false);
     expect(await page.locator("#history li").first().textContent()).toContain("Cancelled");
+    expect(await page.evaluate(() => localStorage.getItem("siliconflow-gateway.pending-job.v1"))).toBeNull();
+    // Only the job ahead reached SiliconFlow.
+    expect(h.simulator.received.length).toBe(received);
+  });
+
+  it("picks an unfinished job up again after a reload, and shows it running, then done", async () => {
+    await holdTheWorker(2_000);
+    // The page's own job takes a while too, so it is seen running.
+    h.simulator.addFault({ fault: { kind: "latency", ms: 1_500 }, times: 1 });
+    await page.getByRole("textbox", { name: "Prompt", exact: true }).fill("a harbour after the reload");
+    await page.getByRole("button", { name: "Generate" }).click();
+    await page.getByRole("status").getByText(/Queued for/).waitFor();
+    const pending = JSON.parse((await page.evaluate(() => localStorage.getItem("siliconflow-gateway.pending-job.v1"))) ?? "null") as { id: string } | null;
+    expect(pending?.id).toMatch(/^[0-9a-f-]{36}$/);
+
+    await page.reload();
+    await page.locator('#generate-form[aria-busy="true"]').waitFor();
+    await page.getByRole("status").getByText(/Generating with/).waitFor({ timeout: 15_000 });
+    await page.getByRole("status").getByText(/^Done: 1 image/).waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => {
+      const images = Array.from(document.querySelectorAll<HTMLImageElement>("#results img"));
+      return images.length > 0 && images.every((image) => image.complete && image.naturalWidth > 0);
+    });
+    const latest = page.locator("#history li").first();
+    await latest.getByText("Done").waitFor();
+    expect(await latest.textContent()).toContain("a harbour after the reload");
+    expect(await page.evaluate(() => localStorage.getItem("siliconflow-gateway.pending-job.v1"))).toBeNull();
+    expect(h.simulator.received.at(-1)!.body).toMatchObject({ prompt: "a harbour after the reload" });
   });
 
   it("made no request beyond this machine, and raised no page errors", () => {
@@ -274,7 +319,7 @@ const ACCESS_TOKEN = "web-test-token-123";
 const NEEDS_TOKEN = "The gateway needs an access token: enter it under Access token.";
 
 interface SentOperation {
-  operation: "Models" | "GenerateImages" | "other";
+  operation: "Models" | "SubmitGeneration" | "other";
   authorization: string | undefined;
   preflight: string | undefined;
 }
@@ -285,7 +330,7 @@ function recordOperations(page: Page): SentOperation[] {
   page.on("request", (request) => {
     if (request.method() !== "POST" || new URL(request.url()).pathname !== "/graphql") return;
     const body = request.postData() ?? "";
-    const operation = /"operationName":"(Models|GenerateImages)"/.exec(body)?.[1] as SentOperation["operation"] | undefined;
+    const operation = /"operationName":"(Models|SubmitGeneration)"/.exec(body)?.[1] as SentOperation["operation"] | undefined;
     const headers = request.headers();
     sent.push({ operation: operation ?? "other", authorization: headers.authorization, preflight: headers["apollo-require-preflight"] });
   });
@@ -305,6 +350,7 @@ describe.skipIf(skipBrowserTests)("the page against a gateway that requires an a
   let page: Page;
   let network: NetworkLog;
   let sent: SentOperation[];
+  const socketFrames: string[] = [];
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -321,6 +367,7 @@ describe.skipIf(skipBrowserTests)("the page against a gateway that requires an a
       if (message.type() === "error") pageErrors.push(`console: ${message.text()}`);
     });
     sent = recordOperations(page);
+    page.on("websocket", (socket) => socket.on("framesent", (frame) => socketFrames.push(String(frame.payload))));
     await page.goto(`${h.url}/`);
     await page.locator("#model:not([disabled]) option").first().waitFor({ state: "attached" });
   }, 120_000);
@@ -356,7 +403,7 @@ describe.skipIf(skipBrowserTests)("the page against a gateway that requires an a
     expect(await tokenField().getAttribute("aria-invalid")).toBe("true");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("access-token");
     expect(h.simulator.received.length).toBe(received);
-    expect(sent.at(-1)).toEqual({ operation: "GenerateImages", authorization: undefined, preflight: "true" });
+    expect(sent.at(-1)).toEqual({ operation: "SubmitGeneration", authorization: undefined, preflight: "true" });
     expect(await page.locator("#history li").first().textContent()).toContain("Failed · UNAUTHENTICATED");
   });
 
@@ -376,7 +423,11 @@ describe.skipIf(skipBrowserTests)("the page against a gateway that requires an a
     expect(await tokenField().getAttribute("aria-invalid")).toBeNull();
     expect(h.simulator.received.length).toBe(received + 1);
     expect(h.simulator.received.at(-1)!.body).toMatchObject({ model: PLAIN_MODEL, prompt: "a quiet harbour" });
-    expect(sent.at(-1)).toEqual({ operation: "GenerateImages", authorization: `Bearer ${ACCESS_TOKEN}`, preflight: "true" });
+    expect(sent.at(-1)).toEqual({ operation: "SubmitGeneration", authorization: `Bearer ${ACCESS_TOKEN}`, preflight: "true" });
+    // The job was followed over the WebSocket, whose connection_init carried the same token.
+    const inits = socketFrames.filter((frame) => frame.includes('"type":"connection_init"'));
+    expect(inits.at(-1)).toContain(`"authorization":"Bearer ${ACCESS_TOKEN}"`);
+    expect(socketFrames.some((frame) => frame.includes('"type":"subscribe"') && frame.includes("GenerationJobUpdated"))).toBe(true);
     // The model list loaded fine without a token: a new token is no reason to fetch it again.
     expect(sent.filter((call) => call.operation === "Models")).toHaveLength(1);
 

@@ -19,7 +19,8 @@ export default defineConfig({
   // `npx vite --config web/vite.config.ts` for a dev loop against a gateway already running.
   server: {
     proxy: {
-      "/graphql": gateway,
+      // ws: subscriptions (graphql-ws) share the GraphQL path.
+      "/graphql": { target: gateway, ws: true },
       "/images": gateway,
     },
   },

@@ -32,6 +32,10 @@ export const ERROR_SENTENCES = {
   GRAPHQL_PARSE_FAILED: "This page does not match the gateway's API any more. Reload the page.",
   NETWORK: "The gateway could not be reached. Check the connection and that the gateway is running.",
   CANCELLED: "Cancelled. The page stopped waiting; a call already sent to SiliconFlow may still run and be billed.",
+  JOB_CANCELLED: "Cancelled. The job was cancelled before it started: nothing was billed.",
+  JOB_NOT_FOUND: "The gateway no longer knows this job: its record has expired, or it was never submitted.",
+  UPSTREAM_INTERRUPTED: "The gateway stopped while SiliconFlow was generating: the images may have been made and billed, but are lost. Submit again if you need them.",
+  SHUTTING_DOWN: "The gateway is restarting. Try again in a moment.",
   FORM: "Check the form.",
 } as const satisfies Record<string, string>;
 
@@ -107,6 +111,11 @@ function wireErrorsOf(bodyText: string): WireError[] {
   } catch {
     return [];
   }
+}
+
+/** A job that ended FAILED, as the page shows it: its error's code and message as the gateway gave them. */
+export function describeJobError(error: { code: string; message: string }, facts: CallFacts = {}): ShownError {
+  return fromWireError({ message: error.message, extensions: { code: error.code } }, facts);
 }
 
 /** Turns whatever a failed call threw into what the page shows. */

@@ -4,11 +4,12 @@ import { ui } from "./elements.js";
 import { clearError } from "./error-panel.js";
 import { ACCEPT_ATTRIBUTE } from "./files.js";
 import { accessToken } from "./form.js";
-import { cancelGeneration } from "./generation.js";
+import { cancelGeneration, resumePendingJob, type JobSession } from "./generation.js";
 import { browserStorage, CallHistory } from "./history.js";
 import { renderHistory } from "./history-list.js";
 import { addFiles } from "./image-picker.js";
 import { chooseModel, loadModels, retryModelsAfter } from "./models.js";
+import { PendingJobStore } from "./pending-job.js";
 import { createPageState } from "./state.js";
 import { submit } from "./submit.js";
 import { tabStorage, TokenStore } from "./token.js";
@@ -20,6 +21,7 @@ const client = createClient("/graphql", accessToken);
 const history = new CallHistory(browserStorage());
 const tokens = new TokenStore(tabStorage());
 const state = createPageState();
+const session: JobSession = { client, history, pending: new PendingJobStore(browserStorage()) };
 
 ui.fileInput.accept = ACCEPT_ATTRIBUTE;
 ui.model.addEventListener("change", () => {
@@ -54,11 +56,11 @@ for (const type of ["dragover", "drop"] as const) {
 }
 ui.form.addEventListener("submit", (event) => {
   event.preventDefault();
-  void submit(state, client, history);
+  void submit(state, session);
 });
-ui.cancel.addEventListener("click", () => cancelGeneration(state));
+ui.cancel.addEventListener("click", () => void cancelGeneration(state, session));
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape") cancelGeneration(state);
+  if (event.key === "Escape") void cancelGeneration(state, session);
 });
 ui.clearHistory.addEventListener("click", () => {
   history.clear();
@@ -73,3 +75,4 @@ ui.token.addEventListener("change", () => retryModelsAfter(state, client, 0));
 ui.token.value = tokens.read();
 renderHistory(history);
 void loadModels(state, client);
+resumePendingJob(state, session);

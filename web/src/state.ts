@@ -6,10 +6,14 @@ export interface PickedImage {
   url: string;
 }
 
-/** The call in flight: how to stop waiting for it, and the timer that shows its seconds. */
+/** The job in flight: how to abandon its submission, the timer that shows its seconds, how to stop following it. */
 export interface RunningCall {
   controller: AbortController;
   timer: number;
+  /** Set once the gateway has answered the submission. */
+  jobId?: string;
+  /** Ends the subscription (or the polling) that follows the job. */
+  stop?: () => void;
 }
 
 /** What the page remembers between events. */

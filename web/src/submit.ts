@@ -1,13 +1,12 @@
-import type { ApolloClient } from "@apollo/client";
 import { clearError, markInvalid, showError } from "./error-panel.js";
 import { isProblem, readForm, tokenProblem } from "./form.js";
-import { generate } from "./generation.js";
-import type { CallHistory } from "./history.js";
+import { generate, type JobSession } from "./generation.js";
 import { loadModels } from "./models.js";
 import type { PageState } from "./state.js";
 
 /** What Generate, or Enter in a field, does: the model list first if a token is what it lacked, else a checked call. */
-export async function submit(state: PageState, client: ApolloClient, history: CallHistory): Promise<void> {
+export async function submit(state: PageState, session: JobSession): Promise<void> {
+  const { client } = session;
   if (state.running) return;
   clearError();
   const model = state.current;
@@ -33,5 +32,5 @@ export async function submit(state: PageState, client: ApolloClient, history: Ca
     markInvalid(input.element, true);
     return;
   }
-  await generate(state, client, history, model, input);
+  await generate(state, session, model, input);
 }
