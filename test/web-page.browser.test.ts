@@ -308,6 +308,31 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
     expect(h.simulator.received.at(-1)!.body).toMatchObject({ prompt: "a harbour after the reload" });
   });
 
+  it("follows the job by polling generationJob when no WebSocket gets through", async () => {
+    const polling = await context.newPage();
+    try {
+      polling.setDefaultTimeout(10_000);
+      polling.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
+      // As a proxy that refuses upgrades would: every WebSocket to the gateway closes as it opens.
+      await polling.routeWebSocket(/\/graphql$/, (socket) => socket.close({ code: 1011, reason: "no upgrades here" }));
+      const asked: string[] = [];
+      polling.on("request", (request) => {
+        const operation = /"operationName":"(\w+)"/.exec(request.postData() ?? "")?.[1];
+        if (operation) asked.push(operation);
+      });
+      await polling.goto(`${h.url}/`);
+      await polling.locator("#model:not([disabled]) option").first().waitFor({ state: "attached" });
+      await polling.getByRole("combobox", { name: "Model", exact: true }).selectOption(PLAIN_MODEL);
+      await polling.getByRole("textbox", { name: "Prompt", exact: true }).fill("a harbour seen by polling");
+      await polling.getByRole("button", { name: "Generate" }).click();
+      await polling.getByRole("status").getByText(/^Done: 1 image/).waitFor({ timeout: 30_000 });
+      expect(asked).toContain("GenerationJob");
+      expect(await polling.locator("#history li").first().textContent()).toContain("a harbour seen by polling");
+    } finally {
+      await polling.close();
+    }
+  }, 45_000);
+
   it("made no request beyond this machine, and raised no page errors", () => {
     expect(network.external()).toEqual([]);
     expect(network.urls.length).toBeGreaterThan(0);

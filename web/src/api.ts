@@ -56,6 +56,8 @@ export function createClient(endpoint = "/graphql", accessToken: () => string = 
     createWsClient({
       url: webSocketUrl(endpoint),
       lazy: true,
+      // A WebSocket refused twice (a proxy that does not pass upgrades) is given up: the page polls instead.
+      retryAttempts: 2,
       connectionParams: () => {
         const token = accessToken();
         return token === "" ? {} : { authorization: `Bearer ${token}` };
