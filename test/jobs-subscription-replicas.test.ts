@@ -69,7 +69,7 @@ describe.skipIf(!redisAvailable)("a subscription on replica A for a job that rep
     const client = wsClient(graphqlA);
     const watch = collect<Watched>(client, WATCH, { id });
     await waitFor(() => Promise.resolve(watch.results.length > 0 || undefined));
-    expect(watch.results[0]!.data!.generationJobUpdated).toMatchObject({ id, status: "QUEUED", startedAt: null });
+    expect(watch.results[0]!.data!.generationJobUpdated).toMatchObject({ id, status: "QUEUED", queuePosition: 0, startedAt: null });
 
     // No replica runs jobs yet: B starts, and its worker takes the job from Redis.
     b = await spawn("b");

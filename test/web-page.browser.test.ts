@@ -268,7 +268,7 @@ describe.skipIf(skipBrowserTests)("the page in headless Chromium, against the si
     await page.getByRole("button", { name: "Generate" }).click();
     await page.locator('#generate-form[aria-busy="true"]').waitFor();
     expect(await page.locator("#submit").isDisabled()).toBe(true);
-    await page.getByRole("status").getByText(/Queued for Kolors/).waitFor();
+    await page.getByRole("status").getByText(/Queued for Kolors, next in line/).waitFor();
     expect(await page.getByRole("status").textContent()).toContain("This can take a minute");
     expect(await page.evaluate(() => localStorage.getItem("siliconflow-gateway.pending-job.v1"))).toContain("a lighthouse at dusk");
 
