@@ -98,6 +98,13 @@ describe.skipIf(skipBrowserTests)("the offline playground in headless Chromium",
     await expect.poll(() => result.innerText(), { timeout: 15_000 }).toContain('"callId"');
     expect(await result.innerText()).toContain(`${h.url}/images/`);
 
+    // And so does the job example: the submission answers the job, queued.
+    await page.locator(".window-switcher__item", { hasText: "Submit a job" }).click();
+    await expect.poll(() => page.locator("app-query-editor").innerText(), { timeout: 10_000 }).toContain("mutation SubmitGeneration");
+    await send.click();
+    await expect.poll(() => result.innerText(), { timeout: 15_000 }).toContain('"submitGeneration"');
+    expect(await result.innerText()).toContain('"QUEUED"');
+
     // The queries went to this gateway, with the CSRF header preconfigured.
     const healthPost = graphqlPosts.find((post) => post.body?.includes("health"));
     expect(healthPost, `POSTs seen: ${graphqlPosts.map((p) => p.body?.slice(0, 60)).join(" | ")}`).toBeDefined();
