@@ -11,6 +11,7 @@ import { buildGateway, spawnGateway, type ChildGateway } from "./support/child-g
 import { GENERATE, TEST_API_KEY, postJson } from "./support/harness.js";
 import { noisyPng } from "./support/images.js";
 import { NGINX_PATH, skipNginxTests, startNginx, type RunningNginx } from "./support/nginx.js";
+import { redisAvailable, startRedis, type TestRedis } from "./support/redis.js";
 import { ensureWebBuilt } from "./support/web-build.js";
 
 const EDIT_MODEL = "Qwen/Qwen-Image-Edit-2509";
@@ -47,7 +48,7 @@ async function callIdsIn(file: string): Promise<string[]> {
  * Two gateway processes as two replicas: one simulator upstream, one DATA_DIR (the store every replica
  * reads), a log folder each. The proxy is trusted for X-Forwarded-For, and passes the client's Host on.
  */
-async function startReplicas(main: string, root: string, simulator: RunningSimulator, names: readonly string[]): Promise<Replica[]> {
+async function startReplicas(main: string, root: string, simulator: RunningSimulator, names: readonly string[], env: Record<string, string> = {}): Promise<Replica[]> {
   return Promise.all(
     names.map(async (name) => {
       const logDir = path.join(root, `logs-${name}`);
@@ -59,6 +60,7 @@ async function startReplicas(main: string, root: string, simulator: RunningSimul
         TRUST_PROXY: "127.0.0.1",
         // Each replica sees every client behind the one proxy address.
         MAX_CONNECTIONS_PER_ADDRESS: "0",
+        ...env,
       });
       return { name, gateway, logFile: path.join(logDir, "image_generation.log") };
     }),
@@ -89,16 +91,20 @@ describe.skipIf(skipNginxTests)("two replicas behind nginx, round-robin", () => 
   let simulator: RunningSimulator;
   let replicas: Replica[] = [];
   let nginx: RunningNginx;
+  let redis: TestRedis | undefined;
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(tmpdir(), "gateway-replicas-"));
     simulator = await startSimulator({ apiKey: TEST_API_KEY });
-    replicas = await startReplicas(build!.main, root, simulator, ["a", "b"]);
+    // Shared jobs, as deployed: a job submitted through one replica is followed through the other.
+    if (redisAvailable) redis = await startRedis();
+    replicas = await startReplicas(build!.main, root, simulator, ["a", "b"], redis ? { REDIS_URL: redis.url } : {});
     nginx = await startNginx(replicas.map((replica) => replica.gateway.url));
   }, 60_000);
   afterAll(async () => {
     await nginx?.close();
     await stopReplicas(replicas);
+    await redis?.kill();
     await simulator?.close();
     if (root) await rm(root, { recursive: true, force: true });
   });
@@ -145,7 +151,8 @@ describe.skipIf(skipNginxTests)("two replicas behind nginx, round-robin", () => 
     expect(url.pathname).toBe(`/images/${sha256(a!.bytes)}.png`);
   });
 
-  describe.skipIf(skipBrowserTests)("the web page through nginx, in headless Chromium", () => {
+  // The page submits jobs, which replicas share only through Redis.
+  describe.skipIf(skipBrowserTests || !redisAvailable)("the web page through nginx, in headless Chromium", () => {
     let browser: Browser;
     let context: BrowserContext;
     let page: Page;
@@ -203,9 +210,11 @@ describe.skipIf(skipNginxTests)("two replicas behind nginx, round-robin", () => 
       const sent = simulator.received.slice(sentBefore).at(-1)!.body;
       expect(sent).toMatchObject({ model: EDIT_MODEL, prompt: "behind the proxy" });
       expect(String(sent.image)).toMatch(/^data:image\/png;base64,/);
-      // Every request of the page went to the proxy's address.
-      expect(network.urls.filter((url) => !url.startsWith(`${nginx.url}/`) && !url.startsWith("data:") && !url.startsWith("blob:"))).toEqual([]);
+      // Every request of the page went to the proxy's address, the job's WebSocket too.
+      const proxied = [`${nginx.url}/`, `${nginx.url.replace(/^http/, "ws")}/`];
+      expect(network.urls.filter((url) => !proxied.some((prefix) => url.startsWith(prefix)) && !url.startsWith("data:") && !url.startsWith("blob:"))).toEqual([]);
       expect(network.urls.some((url) => new URL(url).pathname === "/graphql")).toBe(true);
+      expect(network.urls).toContain(`${proxied[1]}graphql`);
       expect(pageErrors).toEqual([]);
     });
   });
