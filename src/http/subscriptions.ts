@@ -79,7 +79,8 @@ export async function registerSubscriptions(fastify: FastifyInstance, options: S
   const feeds = new WeakMap<object, JobFeed>();
   const socketsPerClient = new Map<string, number>();
 
-  const refuseSubscription = (ctx: WsContext, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): ExecutionArgs | GraphQLError[] => {
+  /** What to run for a subscribe message, or why it is refused before it runs. */
+  const subscriptionArgs = (ctx: WsContext, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): ExecutionArgs | GraphQLError[] => {
     // The one being subscribed is already counted.
     if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
       return [requestError(ErrorCode.RATE_LIMITED, `At most ${maxSubscriptionsPerConnection} subscriptions may run at once on one connection; complete one first`)];
@@ -137,7 +138,7 @@ export async function registerSubscriptions(fastify: FastifyInstance, options: S
       if (left <= 0) socketsPerClient.delete(clientKey);
       else socketsPerClient.set(clientKey, left);
     },
-    onSubscribe: (ctx: WsContext, _id, payload) => refuseSubscription(ctx, payload),
+    onSubscribe: (ctx: WsContext, _id, payload) => subscriptionArgs(ctx, payload),
     onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
     onNext: (_ctx, _id, _payload, _args, result) => {
       if (!result.errors) return undefined;

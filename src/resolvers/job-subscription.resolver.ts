@@ -27,7 +27,7 @@ async function watchJob(feed: JobFeed, id: string): Promise<AsyncIterableIterato
     controller.abort();
     throw error;
   }
-  if (first.done) throw new GatewayError(ErrorCode.JOB_NOT_FOUND, `No job has the id ${JSON.stringify(id.slice(0, 100))}, or its record has expired`, { field: "id" });
+  if (first.done) throw new GatewayError(ErrorCode.JOB_NOT_FOUND, `No job ${JSON.stringify(id.slice(0, 100))} for this client: unknown, expired, or submitted with another client token`, { field: "id" });
   let pending: JobView | undefined = first.value;
   const iterator: AsyncIterableIterator<JobView> = {
     next: async () => {
