@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import WebSocket from "ws";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
 import { handFeed, queued, running, succeeded, T0 } from "./support/hand-jobs.js";
 import { submitJob } from "./support/jobs.js";
@@ -155,6 +156,36 @@ describe("generationJobUpdated over graphql-ws on /graphql", () => {
       await again.dispose();
       return "completed" in ended ? true : undefined;
     });
+  });
+
+  it("a message far larger than any subscription document closes the socket (1009) before it is read", async () => {
+    const socket = new WebSocket(h.graphqlUrl.replace(/^http/, "ws"), "graphql-transport-ws");
+    await new Promise((resolve, reject) => {
+      socket.once("open", resolve);
+      socket.once("error", reject);
+    });
+    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { padding: "x".repeat(200_000) } }));
+    expect(await closed).toBe(1009);
+  });
+
+  it("says why a socket failed in the application log, not on the console", async () => {
+    const lines: string[] = [];
+    const logged = await startHarness({ jobFeed: jobs.feed, appLog: { write: (line) => lines.push(line) } });
+    const consoleError = vi.spyOn(console, "error");
+    try {
+      const socket = new WebSocket(logged.graphqlUrl.replace(/^http/, "ws"), "graphql-transport-ws");
+      await new Promise((resolve) => socket.once("open", resolve));
+      const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+      socket.send("x".repeat(200_000));
+      expect(await closed).toBe(1009);
+      await until(() => lines.some((line) => line.includes("WebSocket connection failed")));
+      expect(lines.find((line) => line.includes("WebSocket connection failed"))).toContain("Max payload size exceeded");
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+      await logged.close();
+    }
   });
 
   it("a feed that fails gives INTERNAL_SERVER_ERROR and nothing of the failure", async () => {

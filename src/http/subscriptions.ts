@@ -1,4 +1,5 @@
 import websocket from "@fastify/websocket";
+import type { WebsocketHandler } from "@fastify/websocket";
 import type { FastifyInstance, RouteHandlerMethod } from "fastify";
 import {
   getOperationAST,
@@ -12,8 +13,8 @@ import {
   type ExecutionArgs,
   type GraphQLSchema,
 } from "graphql";
-import type { Context } from "graphql-ws";
-import { makeHandler, type Extra } from "graphql-ws/use/@fastify/websocket";
+import { CloseCode, handleProtocols, makeServer, type Context } from "graphql-ws";
+import type { Extra } from "graphql-ws/use/@fastify/websocket";
 import type { Logger } from "pino";
 import type { SubscriptionContext } from "../context.js";
 import { ErrorCode } from "../errors.js";
@@ -47,6 +48,9 @@ export interface SubscriptionOptions {
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
 const GOING_AWAY = 1001;
+
+/** How often each socket is pinged, and how long its pong may take: graphql-ws's own default. */
+const KEEP_ALIVE_MS = 12_000;
 
 /** Not one of graphql-ws's codes: the 4xxx range is the application's, and 4429 reads as HTTP's 429. */
 export const TOO_MANY_CONNECTIONS = 4429;
@@ -112,10 +116,8 @@ export async function registerSubscriptions(fastify: FastifyInstance, options: S
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
   };
 
-  const wsHandler = makeHandler({
+  const server = makeServer<Record<string, unknown> | undefined, Extra>({
     schema,
-    // Close reasons then say "Internal server error", never the message of what failed.
-    isProd: true,
     onConnect: (ctx: WsContext) => {
       const token = tokens.match(authorizationOf(ctx.connectionParams, ctx.extra.request.headers.authorization));
       if (tokens.required && token < 0) return false;
@@ -155,8 +157,49 @@ export async function registerSubscriptions(fastify: FastifyInstance, options: S
     },
   });
 
+  /**
+   * graphql-ws's own @fastify/websocket handler, but logging through the application log rather than the
+   * console, and with a close reason that never carries the failure's message.
+   */
+  const wsHandler: WebsocketHandler = (socket, request) => {
+    const fail = (error: unknown, message: string): void => {
+      logger.error({ err: error }, message);
+      socket.close(CloseCode.InternalServerError, "Internal server error");
+    };
+    // A socket's errors (a message past MAX_MESSAGE_BYTES, a broken frame) close it; errorHandler logs them.
+    let pong: NodeJS.Timeout | undefined;
+    const ping = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      // No pong within the interval: the peer is gone without a close, and its subscriptions stop.
+      pong = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+      socket.once("pong", () => clearTimeout(pong));
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on("message", (data: Buffer) => {
+            handle(data.toString("utf8")).catch((error: unknown) => fail(error, "a graphql-ws message could not be handled"));
+          }),
+      },
+      { socket, request },
+    );
+    socket.once("close", (code, reason) => {
+      clearInterval(ping);
+      clearTimeout(pong);
+      closed(code, reason.toString("utf8")).catch((error: unknown) => logger.error({ err: error }, "a graphql-ws connection did not close cleanly"));
+    });
+  };
+
   await fastify.register(websocket, {
-    options: { maxPayload: MAX_MESSAGE_BYTES },
+    options: { maxPayload: MAX_MESSAGE_BYTES, handleProtocols },
     errorHandler: (error, socket) => {
       logger.warn({ err: error }, "WebSocket connection failed");
       socket.terminate();
