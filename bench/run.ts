@@ -4,7 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { cpuSeconds, freePort, killAllChildren, peakRssBytes, spawnServer, type ChildServer } from "./lib/children.js";
 import { directEdit, gatewayEdit, noisePng } from "./lib/edits.js";
+import { jobEdit, pollingWatcher, subscriptionWatcher, type JobWatcher } from "./lib/jobs.js";
 import { runLoad, type LoadResult } from "./lib/load.js";
+import { redisInstalled, startBenchRedis, type BenchRedis } from "./lib/redis.js";
 import { mean, median, percentile, timed } from "./lib/stats.js";
 import { fixed, megabytes, renderTable } from "./lib/table.js";
 
@@ -12,7 +14,9 @@ import { fixed, megabytes, renderTable } from "./lib/table.js";
  * `npm run bench`: what the gateway adds to a SiliconFlow call, measured against the simulator.
  *   (a) one 3 MB PNG edit at a time, gateway vs. direct, median ratio;
  *   (b) 48 such edits at once with 1 s upstream latency, wall-time ratio and the gateway's peak RSS;
- *   (c) `{ health { status } }` throughput, gateway vs. a bare Apollo Server on the same HTTP stack.
+ *   (c) `{ health { status } }` throughput, gateway vs. a bare Apollo Server on the same HTTP stack;
+ *   (d) one such edit as a job (submit, then SUCCEEDED) vs. `generateImages`, 1 s upstream latency, on the
+ *       BullMQ engine (a redis-server child, when installed) and the in-process one.
  * Every server runs in a child process of its own, so the gateway's memory and CPU are its alone; the
  * client (this process) and the simulator share the machine with it, so only the ratios of one run mean
  * anything. `--smoke` runs the same code with tiny sizes in a few seconds (CI checks it completes).
@@ -20,10 +24,12 @@ import { fixed, megabytes, renderTable } from "./lib/table.js";
  * Knobs for profiling (see docs/benchmarks.md): BENCH_GATEWAY_MAIN (another build of main.js),
  * BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_GATEWAY_ENV
  * ("UV_THREADPOOL_SIZE=8 LOG_LEVEL=warn": extra environment for the gateway only), BENCH_KEEP=1 (keep the
- * servers' logs), BENCH_START_TIMEOUT_MS (how long a server may take to listen, default 30 s).
+ * servers' logs), BENCH_START_TIMEOUT_MS (how long a server may take to listen, default 30 s),
+ * BENCH_JOBS_WATCH (`subscription`, the default, or `polling`: how (d) learns that a job finished).
  */
 
-type Part = "a" | "b" | "c";
+type Part = "a" | "b" | "c" | "d";
+const PARTS: readonly Part[] = ["a", "b", "c", "d"];
 
 interface Profile {
   name: "full" | "smoke";
@@ -31,6 +37,7 @@ interface Profile {
   sequential: { warmup: number; iterations: number };
   concurrent: { requests: number; latencyMs: number; maxConcurrency: number; rounds: number };
   throughput: { connections: number; seconds: number; warmupSeconds: number; rounds: number };
+  jobs: { latencyMs: number; warmup: number; iterations: number };
 }
 
 const profiles: Record<Profile["name"], Profile> = {
@@ -41,6 +48,7 @@ const profiles: Record<Profile["name"], Profile> = {
     sequential: { warmup: 3, iterations: 17 },
     concurrent: { requests: 48, latencyMs: 1000, maxConcurrency: 64, rounds: 2 },
     throughput: { connections: 32, seconds: 5, warmupSeconds: 1, rounds: 2 },
+    jobs: { latencyMs: 1000, warmup: 2, iterations: 9 },
   },
   smoke: {
     name: "smoke",
@@ -48,10 +56,11 @@ const profiles: Record<Profile["name"], Profile> = {
     sequential: { warmup: 1, iterations: 3 },
     concurrent: { requests: 4, latencyMs: 50, maxConcurrency: 64, rounds: 1 },
     throughput: { connections: 4, seconds: 0.4, warmupSeconds: 0.1, rounds: 1 },
+    jobs: { latencyMs: 50, warmup: 1, iterations: 2 },
   },
 };
 
-const targets = { sequentialRatio: 1.3, concurrentRatio: 1.3, peakRssBytes: 400e6, throughputRatio: 0.9 };
+const targets = { sequentialRatio: 1.3, concurrentRatio: 1.3, peakRssBytes: 400e6, throughputRatio: 0.9, jobRatio: 1.1 };
 
 interface Context {
   profile: Profile;
@@ -64,26 +73,33 @@ interface Context {
   gatewayEnv: Record<string, string>;
   png: Buffer;
   serial: number;
+  jobsWatch: JobWatcher["kind"];
 }
 
 function parseArgs(argv: readonly string[]): { smoke: boolean; parts: Set<Part> } {
   let smoke = false;
-  let parts = new Set<Part>(["a", "b", "c"]);
+  let parts = new Set<Part>(PARTS);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--smoke") smoke = true;
     else if (arg === "--only" || arg!.startsWith("--only=")) {
       const value = arg!.includes("=") ? arg!.slice(arg!.indexOf("=") + 1) : argv[++i];
       const chosen = (value ?? "").split(",").map((p) => p.trim());
-      if (chosen.some((p) => p !== "a" && p !== "b" && p !== "c") || chosen.length === 0) {
-        throw new Error(`--only takes a comma-separated list of a, b, c; got "${value ?? ""}"`);
+      if (chosen.some((p) => !PARTS.includes(p as Part)) || chosen.length === 0) {
+        throw new Error(`--only takes a comma-separated list of ${PARTS.join(", ")}; got "${value ?? ""}"`);
       }
       parts = new Set(chosen as Part[]);
     } else {
-      throw new Error(`unknown argument ${arg} (known: --smoke, --only a,b,c)`);
+      throw new Error(`unknown argument ${arg} (known: --smoke, --only ${PARTS.join(",")})`);
     }
   }
   return { smoke, parts };
+}
+
+function parseJobsWatch(value: string | undefined): JobWatcher["kind"] {
+  if (value === undefined || value === "" || value === "subscription") return "subscription";
+  if (value === "polling") return "polling";
+  throw new Error(`BENCH_JOBS_WATCH is subscription or polling; got "${value}"`);
 }
 
 /** "A=1 B=2" into an object: extra environment for the gateway child only. */
@@ -115,7 +131,7 @@ interface GatewayChild extends ChildServer {
   callLog: string;
 }
 
-async function startGateway(ctx: Context, simulator: ChildServer, maxConcurrency: number): Promise<GatewayChild> {
+async function startGateway(ctx: Context, simulator: ChildServer, maxConcurrency: number, env: Record<string, string> = {}): Promise<GatewayChild> {
   const id = ++ctx.serial;
   const dir = path.join(ctx.root, `gateway-${id}`);
   await mkdir(path.join(dir, "logs"), { recursive: true });
@@ -140,6 +156,7 @@ async function startGateway(ctx: Context, simulator: ChildServer, maxConcurrency
       HEALTH_PROBE_CACHE_MS: "3600000",
       LOG_DIR: path.join(dir, "logs"),
       DATA_DIR: path.join(dir, "data"),
+      ...env,
       ...ctx.gatewayEnv,
     },
     listening: /gateway listening on (http:\/\/[^\s"]+)\/graphql/,
@@ -152,19 +169,23 @@ async function startGateway(ctx: Context, simulator: ChildServer, maxConcurrency
  * Medians of the phase timings the gateway logs for each call (`timing.*_ms`, `total_time_ms`), skipping
  * the warm-up calls: where the gateway's own time goes. Empty when the log is missing or its shape changed.
  */
-async function callLogPhases(file: string, skip: number): Promise<Record<string, number>> {
+async function callLogPhases(file: string, skip: number, asJob?: boolean): Promise<Record<string, number>> {
   const text = await readFile(file, "utf8").catch(() => "");
   const samples = new Map<string, number[]>();
   const add = (key: string, value: unknown) => {
     if (typeof value === "number" && Number.isFinite(value)) samples.set(key, [...(samples.get(key) ?? []), value]);
   };
-  for (const line of text.split("\n").filter(Boolean).slice(skip)) {
-    let record: { timing?: Record<string, unknown>; total_time_ms?: unknown };
+  const records: Array<{ timing?: Record<string, unknown>; total_time_ms?: unknown; job_id?: unknown }> = [];
+  for (const line of text.split("\n").filter(Boolean)) {
     try {
-      record = JSON.parse(line) as typeof record;
+      records.push(JSON.parse(line) as (typeof records)[number]);
     } catch {
       continue;
     }
+  }
+  // `asJob` keeps the lines of jobs only (true) or of direct calls only (false), each skipping its warm-ups.
+  const chosen = asJob === undefined ? records : records.filter((record) => (typeof record.job_id === "string") === asJob);
+  for (const record of chosen.slice(skip)) {
     for (const [key, value] of Object.entries(record.timing ?? {})) if (key.endsWith("_ms")) add(key.slice(0, -3), value);
     add("total", record.total_time_ms);
   }
@@ -392,6 +413,90 @@ async function benchThroughput(ctx: Context): Promise<ThroughputResult> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------- (d)
+
+interface JobsEngineResult {
+  engine: "bullmq" | "in-process";
+  watch: JobWatcher["kind"];
+  /** Submit to SUCCEEDED, ms. */
+  jobMs: number[];
+  /** `generateImages`, request to answer (its output not downloaded, as the job's is not), ms. */
+  directMs: number[];
+  ratio: number;
+  /** Median phase timings from the call log: the jobs' lines, and the direct calls'. */
+  jobPhases: Record<string, number>;
+  directPhases: Record<string, number>;
+}
+
+interface JobsResult {
+  latencyMs: number;
+  engines: JobsEngineResult[];
+}
+
+const POLL_INTERVAL_MS = 25;
+
+async function benchJobEngine(ctx: Context, simulator: ChildServer, engine: JobsEngineResult["engine"], redis: BenchRedis | undefined): Promise<JobsEngineResult> {
+  const { warmup, iterations } = ctx.profile.jobs;
+  let gateway: GatewayChild | undefined;
+  let watcher: JobWatcher | undefined;
+  try {
+    gateway = await startGateway(ctx, simulator, 64, redis ? { REDIS_URL: redis.url } : {});
+    const gw = gateway;
+    const watch = ctx.jobsWatch === "subscription" ? subscriptionWatcher(gw.url) : pollingWatcher(gw.url, POLL_INTERVAL_MS);
+    watcher = watch;
+    const asJob = () => jobEdit(gw.url, ctx.png, watch);
+    const direct = async () => (await gatewayEdit(gw.url, ctx.png)).requestMs;
+    for (let i = 0; i < warmup; i++) {
+      await asJob();
+      await direct();
+    }
+    const jobMs: number[] = [];
+    const directMs: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      // Alternated, as in (a); one at a time, so the job never queues behind another.
+      if (i % 2 === 0) {
+        jobMs.push(await asJob());
+        directMs.push(await direct());
+      } else {
+        directMs.push(await direct());
+        jobMs.push(await asJob());
+      }
+    }
+    return {
+      engine,
+      watch: watch.kind,
+      jobMs,
+      directMs,
+      ratio: median(jobMs) / median(directMs),
+      jobPhases: await callLogPhases(gw.callLog, warmup, true),
+      directPhases: await callLogPhases(gw.callLog, warmup, false),
+    };
+  } finally {
+    await watcher?.close();
+    await stopAll(gateway);
+  }
+}
+
+async function benchJobs(ctx: Context): Promise<JobsResult> {
+  const { latencyMs } = ctx.profile.jobs;
+  const simulator = await startSimulator(ctx, latencyMs);
+  let redis: BenchRedis | undefined;
+  try {
+    const engines: JobsEngineResult[] = [];
+    if (redisInstalled()) {
+      redis = await startBenchRedis();
+      engines.push(await benchJobEngine(ctx, simulator, "bullmq", redis));
+      await redis.stop();
+      redis = undefined;
+    }
+    engines.push(await benchJobEngine(ctx, simulator, "in-process", undefined));
+    return { latencyMs, engines };
+  } finally {
+    await redis?.stop();
+    await stopAll(simulator);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- report
 
 function verdict(ok: boolean): string {
@@ -426,6 +531,7 @@ async function main(): Promise<void> {
     gatewayEnv: parseEnvPairs(process.env.BENCH_GATEWAY_ENV),
     png: await noisePng(profile.image.width, profile.image.height),
     serial: 0,
+    jobsWatch: parseJobsWatch(process.env.BENCH_JOBS_WATCH),
   };
   const onSignal = () => {
     killAllChildren();
@@ -547,6 +653,46 @@ async function main(): Promise<void> {
         errors,
         gatewayCpuMicrosPerRequest: c.gateway.cpuMicrosPerRequest,
         bareCpuMicrosPerRequest: c.bare.cpuMicrosPerRequest,
+      };
+    }
+    if (args.parts.has("d")) {
+      process.stdout.write("(d) jobs vs. generateImages ... ");
+      const dStarted = performance.now();
+      const d = await benchJobs(ctx);
+      console.log(`done in ${fixed((performance.now() - dStarted) / 1000, 1)} s`);
+      for (const engine of d.engines) {
+        rows.push([
+          `(d) edit as a job (${engine.engine}, ${engine.watch}) vs. generateImages, ${d.latencyMs} ms upstream, median of ${engine.jobMs.length}`,
+          `${fixed(median(engine.jobMs), 1)} ms`,
+          `${fixed(median(engine.directMs), 1)} ms`,
+          fixed(engine.ratio, 3),
+          `<= ${targets.jobRatio}`,
+          verdict(engine.ratio <= targets.jobRatio),
+        ]);
+        rows.push([
+          "    p90 / min",
+          `${fixed(percentile(engine.jobMs, 90), 1)} / ${fixed(Math.min(...engine.jobMs), 1)} ms`,
+          `${fixed(percentile(engine.directMs, 90), 1)} / ${fixed(Math.min(...engine.directMs), 1)} ms`,
+          "",
+          "",
+          "",
+        ]);
+      }
+      for (const engine of d.engines) {
+        const phase = (phases: Record<string, number>, key: string) => fixed(phases[key] ?? Number.NaN, 1);
+        notes.push(
+          `(d) ${engine.engine}, the gateway's own log, medians: a job's call ${phase(engine.jobPhases, "total")} ms, of which queued ` +
+            `${phase(engine.jobPhases, "job_queue")} ms and upstream ${phase(engine.jobPhases, "upstream")} ms; a generateImages call ` +
+            `${phase(engine.directPhases, "total")} ms, upstream ${phase(engine.directPhases, "upstream")} ms`,
+        );
+      }
+      if (d.engines.every((engine) => engine.engine !== "bullmq")) notes.push("(d) no redis-server installed: the BullMQ engine was not measured");
+      result.d = {
+        // The durable engine is the one the issue's target is about; the in-process one when Redis is missing.
+        ratio: d.engines[0]!.ratio,
+        engines: Object.fromEntries(
+          d.engines.map((engine) => [engine.engine, { ratio: engine.ratio, watch: engine.watch, jobMedianMs: median(engine.jobMs), generateImagesMedianMs: median(engine.directMs) }]),
+        ),
       };
     }
   } finally {

@@ -42,6 +42,12 @@ export function killAllChildren(): void {
   }
 }
 
+/** A child the bench started by other means (redis-server), killed with the rest. */
+export function adopt(child: ChildProcess): void {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+}
+
 function tail(file: string, lines = 30): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");

@@ -2,7 +2,7 @@ import sharp from "sharp";
 
 /** The edit both paths make: one input image, the model's own output size. */
 export const EDIT_MODEL = "Qwen/Qwen-Image-Edit";
-const PROMPT = "make the sky a little warmer";
+export const EDIT_PROMPT = "make the sky a little warmer";
 
 const EDIT_MUTATION = /* GraphQL */ `
   mutation BenchEdit($input: GenerateImagesInput!) {
@@ -44,7 +44,7 @@ async function download(url: string): Promise<number> {
 export async function gatewayEdit(gatewayUrl: string, png: Buffer): Promise<EditOutcome> {
   const started = performance.now();
   const form = new FormData();
-  form.append("operations", JSON.stringify({ query: EDIT_MUTATION, variables: { input: { model: EDIT_MODEL, prompt: PROMPT, images: [null] } } }));
+  form.append("operations", JSON.stringify({ query: EDIT_MUTATION, variables: { input: { model: EDIT_MODEL, prompt: EDIT_PROMPT, images: [null] } } }));
   form.append("map", JSON.stringify({ 0: ["variables.input.images.0"] }));
   // sharp's buffers sit on an ordinary ArrayBuffer, never a SharedArrayBuffer, which is all Blob asks.
   form.append("0", new Blob([png as Buffer<ArrayBuffer>], { type: "image/png" }), "input.png");
@@ -76,7 +76,7 @@ export async function gatewayEdit(gatewayUrl: string, png: Buffer): Promise<Edit
  */
 export async function directEdit(apiBaseUrl: string, apiKey: string, png: Buffer): Promise<EditOutcome> {
   const started = performance.now();
-  const body = JSON.stringify({ model: EDIT_MODEL, prompt: PROMPT, image: `data:image/png;base64,${png.toString("base64")}` });
+  const body = JSON.stringify({ model: EDIT_MODEL, prompt: EDIT_PROMPT, image: `data:image/png;base64,${png.toString("base64")}` });
   const response = await fetch(`${apiBaseUrl}/images/generations`, {
     method: "POST",
     headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
