@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { cpuSeconds, freePort, killAllChildren, peakRssBytes, spawnServer, type ChildServer } from "./lib/children.js";
 import { directEdit, gatewayEdit, noisePng } from "./lib/edits.js";
-import { jobEdit, pollingWatcher, subscriptionWatcher, type JobWatcher } from "./lib/jobs.js";
+import { jobEdit, pollingWatcher, subscriptionWatcher, type JobSplit, type JobWatcher } from "./lib/jobs.js";
 import { runLoad, type LoadResult } from "./lib/load.js";
 import { redisInstalled, startBenchRedis, type BenchRedis } from "./lib/redis.js";
 import { mean, median, percentile, timed } from "./lib/stats.js";
@@ -48,7 +48,7 @@ const profiles: Record<Profile["name"], Profile> = {
     sequential: { warmup: 3, iterations: 17 },
     concurrent: { requests: 48, latencyMs: 1000, maxConcurrency: 64, rounds: 2 },
     throughput: { connections: 32, seconds: 5, warmupSeconds: 1, rounds: 2 },
-    jobs: { latencyMs: 1000, warmup: 2, iterations: 9 },
+    jobs: { latencyMs: 1000, warmup: 2, iterations: 15 },
   },
   smoke: {
     name: "smoke",
@@ -420,6 +420,8 @@ interface JobsEngineResult {
   watch: JobWatcher["kind"];
   /** Submit to SUCCEEDED, ms. */
   jobMs: number[];
+  /** Each job's time by stage. */
+  splits: JobSplit[];
   /** `generateImages`, request to answer (its output not downloaded, as the job's is not), ms. */
   directMs: number[];
   ratio: number;
@@ -444,7 +446,12 @@ async function benchJobEngine(ctx: Context, simulator: ChildServer, engine: Jobs
     const gw = gateway;
     const watch = ctx.jobsWatch === "subscription" ? subscriptionWatcher(gw.url) : pollingWatcher(gw.url, POLL_INTERVAL_MS);
     watcher = watch;
-    const asJob = () => jobEdit(gw.url, ctx.png, watch);
+    const splits: JobSplit[] = [];
+    const asJob = async () => {
+      const run = await jobEdit(gw.url, ctx.png, watch);
+      splits.push(run.split);
+      return run.ms;
+    };
     const direct = async () => (await gatewayEdit(gw.url, ctx.png)).requestMs;
     for (let i = 0; i < warmup; i++) {
       await asJob();
@@ -466,6 +473,7 @@ async function benchJobEngine(ctx: Context, simulator: ChildServer, engine: Jobs
       engine,
       watch: watch.kind,
       jobMs,
+      splits: splits.slice(warmup),
       directMs,
       ratio: median(jobMs) / median(directMs),
       jobPhases: await callLogPhases(gw.callLog, warmup, true),
@@ -673,6 +681,15 @@ async function main(): Promise<void> {
           "    p90 / min",
           `${fixed(percentile(engine.jobMs, 90), 1)} / ${fixed(Math.min(...engine.jobMs), 1)} ms`,
           `${fixed(percentile(engine.directMs, 90), 1)} / ${fixed(Math.min(...engine.directMs), 1)} ms`,
+          "",
+          "",
+          "",
+        ]);
+        const stage = (key: keyof JobSplit) => fixed(median(engine.splits.map((split) => split[key])), 1);
+        rows.push([
+          "    job: submit answered / queued / running / told (medians)",
+          `${stage("submitMs")} / ${stage("queuedMs")} / ${stage("runningMs")} / ${stage("toldMs")} ms`,
+          "",
           "",
           "",
           "",

@@ -7,15 +7,19 @@ const SUBMIT = /* GraphQL */ `
     submitGeneration(input: $input) { id status }
   }
 `;
+const STATE = "status createdAt startedAt finishedAt error { code message } result { images { url bytes } }";
 const READ = /* GraphQL */ `
-  query BenchJob($id: ID!) { generationJob(id: $id) { status error { code message } result { images { url bytes } } } }
+  query BenchJob($id: ID!) { generationJob(id: $id) { ${STATE} } }
 `;
 const UPDATED = /* GraphQL */ `
-  subscription BenchJobUpdated($id: ID!) { generationJobUpdated(id: $id) { status error { code message } result { images { url bytes } } } }
+  subscription BenchJobUpdated($id: ID!) { generationJobUpdated(id: $id) { ${STATE} } }
 `;
 
 interface JobState {
   status: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
   error: { code: string; message: string } | null;
   result: { images: Array<{ url: string; bytes: number }> } | null;
 }
@@ -30,10 +34,23 @@ export interface JobWatcher {
 }
 
 /**
+ * Where a job's time went, ms: its submission as the client saw it (to the QUEUED answer); on the
+ * gateway's clock, from `createdAt` to `startedAt` (a worker took it, often before the answer was read)
+ * and on to `finishedAt`; then until the client was told, which compares the gateway's clock with this
+ * process's (on one machine, the same clock).
+ */
+export interface JobSplit {
+  submitMs: number;
+  queuedMs: number;
+  runningMs: number;
+  toldMs: number;
+}
+
+/**
  * The same edit as a job: the GraphQL multipart upload of `submitGeneration` (answered QUEUED), then the
  * watcher until the job is final. Resolves with the time from the request's start to SUCCEEDED.
  */
-export async function jobEdit(gatewayUrl: string, png: Buffer, watcher: JobWatcher): Promise<number> {
+export async function jobEdit(gatewayUrl: string, png: Buffer, watcher: JobWatcher): Promise<{ ms: number; split: JobSplit }> {
   const started = performance.now();
   const form = new FormData();
   form.append("operations", JSON.stringify({ query: SUBMIT, variables: { input: { model: EDIT_MODEL, prompt: EDIT_PROMPT, images: [null] } } }));
@@ -44,10 +61,19 @@ export async function jobEdit(gatewayUrl: string, png: Buffer, watcher: JobWatch
   const parsed = JSON.parse(text) as { data?: { submitGeneration?: { id: string; status: string } } | null; errors?: Array<{ message: string }> };
   const id = parsed.data?.submitGeneration?.id;
   if (response.status !== 200 || !id) throw new Error(`submitGeneration failed (HTTP ${response.status}): ${text.slice(0, 300)}`);
+  const submitMs = performance.now() - started;
   const final = await watcher.untilFinal(id);
   const ms = performance.now() - started;
-  if (final.status !== "SUCCEEDED" || !final.result?.images[0]) throw new Error(`job ${id} ended ${final.status}: ${JSON.stringify(final.error)}`);
-  return ms;
+  const toldWall = Date.now();
+  if (final.status !== "SUCCEEDED" || !final.result?.images[0] || !final.startedAt || !final.finishedAt) {
+    throw new Error(`job ${id} ended ${final.status}: ${JSON.stringify(final.error)}`);
+  }
+  const startedAt = Date.parse(final.startedAt);
+  const finishedAt = Date.parse(final.finishedAt);
+  return {
+    ms,
+    split: { submitMs, queuedMs: startedAt - Date.parse(final.createdAt), runningMs: finishedAt - startedAt, toldMs: toldWall - finishedAt },
+  };
 }
 
 /**
