@@ -32,7 +32,7 @@ describe("the OpenAI face shares the one pipeline", () => {
     ["a 500 from SiliconFlow", { kind: "status", status: 500 } as const, 502, "UPSTREAM_UNAVAILABLE"],
     ["a reset connection", { kind: "reset" } as const, 502, "UPSTREAM_UNAVAILABLE"],
     ["no answer within the timeout", { kind: "hang" } as const, 504, "UPSTREAM_TIMEOUT"],
-  ])("%s answers %i %s in OpenAI's shape, logged failed", async (_name, fault, status, code) => {
+  ])("%s answers $2 $3 in OpenAI's shape, logged failed", async (_name, fault, status, code) => {
     h.simulator.clearFaults();
     h.simulator.addFault({ fault, times: 1 });
     const answer = await generate(h, { model: "Qwen/Qwen-Image", prompt: "a kite" });
