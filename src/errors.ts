@@ -34,6 +34,8 @@ export const ErrorCode = {
   JOB_NOT_CANCELLABLE: "JOB_NOT_CANCELLABLE",
   /** A job's error when its submitter cancelled it before it ran (nothing was sent or billed). */
   JOB_CANCELLED: "JOB_CANCELLED",
+  /** The client (or the gateway as a whole) has as many generation jobs queued or running as it may. */
+  TOO_MANY_JOBS: "TOO_MANY_JOBS",
   /** A `webhookUrl` was given to a gateway that has no WEBHOOK_SECRET to sign with. */
   WEBHOOKS_NOT_CONFIGURED: "WEBHOOKS_NOT_CONFIGURED",
 } as const;
@@ -62,6 +64,7 @@ const defaultHttpStatus: Record<ErrorCode, number> = {
   JOB_NOT_CANCELLABLE: 409,
   JOB_CANCELLED: 409,
   WEBHOOKS_NOT_CONFIGURED: 400,
+  TOO_MANY_JOBS: 429,
 };
 
 /**

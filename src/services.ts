@@ -186,6 +186,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       notifier: jobNotifier,
       metrics,
       recordTtlMs: config.jobs.recordTtlMs,
+      caps: { perClient: config.jobs.maxQueuedPerClient, total: config.jobs.maxQueued },
       ownedByToken: config.auth.tokens.length > 0,
       // A worker about to send a job asks the same as a new generateImages, draining apart (it hands the job back).
       spendingRefusal: () => spendingRefusal(callLog, store),

@@ -209,6 +209,13 @@ export const configSchema = z
         workerConcurrency: positiveInt.default(8),
         /** How long a job's record is kept after its last change; its output images stay. */
         recordTtlMs: positiveInt.default(7 * 24 * 3_600_000),
+        /**
+         * Jobs one client (token, else address) may have queued or running: each keeps its inputs in the image
+         * store and a record until it ends, which the images-per-minute budget alone would let pile up.
+         */
+        maxQueuedPerClient: positiveInt.default(100),
+        /** Jobs all clients together may have queued or running. */
+        maxQueued: positiveInt.default(10_000),
         /** BullMQ: how long a worker's lock on a job lasts unrenewed; a job whose worker died is taken again after it. */
         lockMs: positiveInt.default(30_000),
         /** BullMQ: how often workers look for jobs whose lock expired (their worker died). */
@@ -324,6 +331,8 @@ export const environmentKeys: ReadonlyArray<readonly [string, readonly string[]]
   ["GATEWAY_WORKERS", ["jobs", "workers"]],
   ["GATEWAY_WORKER_CONCURRENCY", ["jobs", "workerConcurrency"]],
   ["GATEWAY_JOB_TTL_MS", ["jobs", "recordTtlMs"]],
+  ["GATEWAY_MAX_QUEUED_JOBS_PER_CLIENT", ["jobs", "maxQueuedPerClient"]],
+  ["GATEWAY_MAX_QUEUED_JOBS", ["jobs", "maxQueued"]],
   ["GATEWAY_JOB_LOCK_MS", ["jobs", "lockMs"]],
   ["GATEWAY_JOB_STALLED_INTERVAL_MS", ["jobs", "stalledIntervalMs"]],
   ["WEBHOOK_SECRET", ["webhooks", "secret"]],

@@ -1,12 +1,32 @@
 import { Queue, WaitingError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { JobProcessor, JobQueue, JobRecord } from "./job-queue.js";
+import type { JobCaps, JobProcessor, JobQueue, JobRecord } from "./job-queue.js";
 
 const QUEUE_NAME = "gateway-generations";
 /** Keys of the gateway's own: records, idempotency keys and sent-marks; BullMQ's are under `bull:`. */
 const RECORD = "gw-job:";
 const IDEMPOTENCY = "gw-job-idem:";
 const SENT = "gw-job-sent:";
+/** Sorted sets of the jobs not ended yet (scored by admission time): all of them, and one per client. */
+const OPEN = "gw-job-open";
+const OPEN_OF = "gw-job-open:";
+
+/**
+ * Both counts and both places in one step, so that submissions racing on several replicas cannot pass a
+ * cap together. Places older than a record lasts are forgotten first.
+ */
+const ADMIT = `
+local oldest = tonumber(ARGV[1]) - tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', oldest)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', oldest)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 'client' end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'total' end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 'admitted'
+`;
 /**
  * How often a job may be found stalled (its worker died before the send each time) before BullMQ gives up
  * on it; the processor's own sent-mark check decides everything after a send.
@@ -83,6 +103,15 @@ export class BullJobQueue implements JobQueue {
     const set = await this.redis.set(IDEMPOTENCY + scope, id, "PX", ttlMs, "NX");
     if (set === "OK") return id;
     return (await this.redis.get(IDEMPOTENCY + scope)) ?? id;
+  }
+
+  async admit(id: string, clientKey: string, caps: JobCaps, ttlMs: number): Promise<"admitted" | "client" | "total"> {
+    const answer = await this.redis.eval(ADMIT, 2, OPEN_OF + clientKey, OPEN, Date.now(), ttlMs, id, caps.perClient, caps.total);
+    return answer as "admitted" | "client" | "total";
+  }
+
+  async release(id: string, clientKey: string): Promise<void> {
+    await this.redis.multi().zrem(OPEN_OF + clientKey, id).zrem(OPEN, id).exec();
   }
 
   async enqueue(id: string): Promise<void> {

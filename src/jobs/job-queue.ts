@@ -49,6 +49,12 @@ export interface JobRecord {
   work: JobWork | null;
 }
 
+/** How many jobs not ended yet (queued or running) one client, and all clients, may have. */
+export interface JobCaps {
+  perClient: number;
+  total: number;
+}
+
 /** How a worker is done with a job: finished (whatever its state), or handed back for another worker. */
 export type JobOutcome = "done" | "requeue";
 
@@ -68,6 +74,14 @@ export interface JobQueue {
   findIdempotent(scope: string): Promise<string | undefined>;
   /** Claims the scope for `id` unless another job holds it; returns the holder (`id` when claimed). */
   claimIdempotent(scope: string, id: string, ttlMs: number): Promise<string>;
+  /**
+   * Counts `id` among the jobs not ended yet, of its client and in all, unless one of them is at its cap
+   * (what it then answers). A count forgets a job `ttlMs` after its admission, so one whose end was never
+   * released does not hold a place longer than its record lasts.
+   */
+  admit(id: string, clientKey: string, caps: JobCaps, ttlMs: number): Promise<"admitted" | "client" | "total">;
+  /** The job has ended (or was never queued): it no longer counts. */
+  release(id: string, clientKey: string): Promise<void>;
   /** Puts a saved job in the queue. */
   enqueue(id: string): Promise<void>;
   /** Takes a job no worker has taken out of the queue; false when a worker has it (or it is gone). */

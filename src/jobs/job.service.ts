@@ -10,7 +10,7 @@ import { jobInputName, type ImageStore } from "../storage/image-store.js";
 import type { UpstreamMime } from "../generation/image-processing.js";
 import { jobFeed, type JobEvents } from "./job-events.js";
 import type { JobNotifier } from "./job-notifier.js";
-import type { JobOutcome, JobQueue, JobRecord, JobSubmission, JobWork } from "./job-queue.js";
+import type { JobCaps, JobOutcome, JobQueue, JobRecord, JobSubmission, JobWork } from "./job-queue.js";
 import { isFinal, JobStatus, type JobError, type JobFeed, type JobResult, type JobView } from "./job.js";
 
 /** The same key from the same client within this long returns the same job. */
@@ -34,6 +34,8 @@ export interface JobServiceDeps {
   metrics?: GatewayMetrics;
   /** How long a job's record is kept after its last change. */
   recordTtlMs: number;
+  /** Jobs not ended yet that one client, and all, may have: each keeps inputs in the store and a record until it ends. */
+  caps: JobCaps;
   /** True when client tokens are configured: a job is then seen and cancelled only with the token that submitted it. */
   ownedByToken: boolean;
   /**
@@ -119,13 +121,23 @@ export class JobService {
     }
     const prepared = await this.deps.generation.prepare(request, trace);
     const id = randomUUID();
-    if (scope) {
-      // Never longer than the record: a key must not outlive the job it names and block new submissions.
-      const holder = await this.deps.queue.claimIdempotent(scope, id, Math.min(IDEMPOTENCY_TTL_MS, this.deps.recordTtlMs));
-      // Another submission with the same key won the race: its job is this one.
-      if (holder !== id) return (await this.waitForRecord(holder, caller)) ?? this.refuseUnknown();
+    await this.admit(id, caller.clientKey);
+    let work: JobWork;
+    try {
+      if (scope) {
+        // Never longer than the record: a key must not outlive the job it names and block new submissions.
+        const holder = await this.deps.queue.claimIdempotent(scope, id, Math.min(IDEMPOTENCY_TTL_MS, this.deps.recordTtlMs));
+        if (holder !== id) {
+          await this.release(id, caller.clientKey);
+          // Another submission with the same key won the race: its job is this one.
+          return (await this.waitForRecord(holder, caller)) ?? this.refuseUnknown();
+        }
+      }
+      work = await this.keepInputs(id, prepared, trace);
+    } catch (error) {
+      await this.release(id, caller.clientKey);
+      throw error;
     }
-    const work = await this.keepInputs(id, prepared, trace);
     const record: JobRecord = {
       view: {
         id,
@@ -148,6 +160,7 @@ export class JobService {
       await this.deps.queue.enqueue(id);
     } catch (error) {
       await this.dropInputs(work);
+      await this.release(id, caller.clientKey);
       throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the job could not be queued; nothing was sent, submit it again", { cause: error });
     }
     this.deps.metrics?.jobState(JobStatus.QUEUED);
@@ -379,6 +392,7 @@ export class JobService {
     record.work = null;
     const view = (await this.change(record, { status: end.status, result: end.result ?? null, error: end.error ?? null, finishedAt: this.now(), queuePosition: null })) ?? record.view;
     if (work) await this.dropInputs(work);
+    await this.release(record.view.id, record.submission.clientKey);
     if (record.webhookUrl) this.deps.notifier?.finished(record.webhookUrl, view);
     return view;
   }
@@ -414,6 +428,28 @@ export class JobService {
       await sleep(20);
     }
     return null;
+  }
+
+  /** A place among the jobs not ended yet, or TOO_MANY_JOBS: nothing is kept or queued for a refused one. */
+  private async admit(id: string, clientKey: string): Promise<void> {
+    const { caps } = this.deps;
+    const answer = await this.deps.queue.admit(id, clientKey, caps, this.deps.recordTtlMs);
+    if (answer === "client") {
+      throw new GatewayError(
+        ErrorCode.TOO_MANY_JOBS,
+        `this client has ${caps.perClient} generation jobs queued or running, the most it may have (GATEWAY_MAX_QUEUED_JOBS_PER_CLIENT): submit again when one has ended; nothing was queued`,
+      );
+    }
+    if (answer === "total") {
+      throw new GatewayError(
+        ErrorCode.TOO_MANY_JOBS,
+        `the gateway has ${caps.total} generation jobs queued or running, the most it takes (GATEWAY_MAX_QUEUED_JOBS): submit again later; nothing was queued`,
+      );
+    }
+  }
+
+  private async release(id: string, clientKey: string): Promise<void> {
+    await this.deps.queue.release(id, clientKey).catch((error: unknown) => this.deps.onError?.(error, `job ${id} could not be released from its client's count of jobs`));
   }
 
   private refuseUnknown(): never {

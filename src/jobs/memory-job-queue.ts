@@ -1,4 +1,4 @@
-import type { JobProcessor, JobQueue, JobRecord } from "./job-queue.js";
+import type { JobCaps, JobProcessor, JobQueue, JobRecord } from "./job-queue.js";
 
 interface Expiring<T> {
   value: T;
@@ -15,6 +15,8 @@ export class MemoryJobQueue implements JobQueue {
   private readonly records = new Map<string, Expiring<JobRecord>>();
   private readonly idempotency = new Map<string, Expiring<string>>();
   private readonly sent = new Set<string>();
+  /** Jobs not ended yet, by id: their client and when their place lapses. */
+  private readonly open = new Map<string, { clientKey: string; expiresAt: number }>();
   private readonly waiting: string[] = [];
   private active = 0;
   private concurrency = 0;
@@ -36,6 +38,7 @@ export class MemoryJobQueue implements JobQueue {
       }
     }
     for (const [scope, entry] of this.idempotency) if (entry.expiresAt <= now) this.idempotency.delete(scope);
+    for (const [id, entry] of this.open) if (entry.expiresAt <= now) this.open.delete(id);
   }
 
   save(record: JobRecord, ttlMs: number): Promise<void> {
@@ -60,6 +63,26 @@ export class MemoryJobQueue implements JobQueue {
     if (holder) return holder;
     this.idempotency.set(scope, { value: id, expiresAt: this.now() + ttlMs });
     return id;
+  }
+
+  admit(id: string, clientKey: string, caps: JobCaps, ttlMs: number): Promise<"admitted" | "client" | "total"> {
+    const now = this.now();
+    let total = 0;
+    let client = 0;
+    for (const entry of this.open.values()) {
+      if (entry.expiresAt <= now) continue;
+      total += 1;
+      if (entry.clientKey === clientKey) client += 1;
+    }
+    if (client >= caps.perClient) return Promise.resolve("client");
+    if (total >= caps.total) return Promise.resolve("total");
+    this.open.set(id, { clientKey, expiresAt: now + ttlMs });
+    return Promise.resolve("admitted");
+  }
+
+  release(id: string): Promise<void> {
+    this.open.delete(id);
+    return Promise.resolve();
   }
 
   enqueue(id: string): Promise<void> {
