@@ -36,6 +36,8 @@ export const ErrorCode = {
   JOB_CANCELLED: "JOB_CANCELLED",
   /** The client (or the gateway as a whole) has as many generation jobs queued or running as it may. */
   TOO_MANY_JOBS: "TOO_MANY_JOBS",
+  /** The store of generation jobs (Redis with BullMQ) cannot be reached: no job is submitted, read or cancelled. */
+  JOBS_UNAVAILABLE: "JOBS_UNAVAILABLE",
   /** A `webhookUrl` was given to a gateway that has no WEBHOOK_SECRET to sign with. */
   WEBHOOKS_NOT_CONFIGURED: "WEBHOOKS_NOT_CONFIGURED",
 } as const;
@@ -65,6 +67,7 @@ const defaultHttpStatus: Record<ErrorCode, number> = {
   JOB_CANCELLED: 409,
   WEBHOOKS_NOT_CONFIGURED: 400,
   TOO_MANY_JOBS: 429,
+  JOBS_UNAVAILABLE: 503,
 };
 
 /**
@@ -83,7 +86,7 @@ export interface UpstreamFacts {
  * unable to keep its records), which a load balancer or client should see without reading the body.
  * Other errors keep GraphQL's 200 beside whatever data the request did get.
  */
-const decidesHttpStatus = new Set<ErrorCode>(["PAYLOAD_TOO_LARGE", "CALL_LOG_UNAVAILABLE", "STORAGE_UNAVAILABLE", "SHUTTING_DOWN"]);
+const decidesHttpStatus = new Set<ErrorCode>(["PAYLOAD_TOO_LARGE", "CALL_LOG_UNAVAILABLE", "STORAGE_UNAVAILABLE", "SHUTTING_DOWN", "JOBS_UNAVAILABLE"]);
 
 export interface GatewayErrorOptions {
   /** The input field at fault, e.g. `input.batchSize` or `input.images[1]`. */

@@ -126,7 +126,7 @@ export class JobService {
     try {
       if (scope) {
         // Never longer than the record: a key must not outlive the job it names and block new submissions.
-        const holder = await this.deps.queue.claimIdempotent(scope, id, Math.min(IDEMPOTENCY_TTL_MS, this.deps.recordTtlMs));
+        const holder = await this.store(() => this.deps.queue.claimIdempotent(scope, id, Math.min(IDEMPOTENCY_TTL_MS, this.deps.recordTtlMs)));
         if (holder !== id) {
           await this.release(id, caller.clientKey);
           // Another submission with the same key won the race: its job is this one.
@@ -156,12 +156,14 @@ export class JobService {
       work,
     };
     try {
-      await this.deps.queue.save(record, this.deps.recordTtlMs);
-      await this.deps.queue.enqueue(id);
+      await this.store(async () => {
+        await this.deps.queue.save(record, this.deps.recordTtlMs);
+        await this.deps.queue.enqueue(id);
+      });
     } catch (error) {
       await this.dropInputs(work);
       await this.release(id, caller.clientKey);
-      throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, "the job could not be queued; nothing was sent, submit it again", { cause: error });
+      throw error;
     }
     this.deps.metrics?.jobState(JobStatus.QUEUED);
     const view = await this.withPosition(record.view);
@@ -189,10 +191,10 @@ export class JobService {
     const record = await this.visible(id, caller);
     if (!record) return this.refuseUnknown();
     if (record.view.status === JobStatus.CANCELLED) return record.view;
-    if (record.view.status === JobStatus.QUEUED && (await this.deps.queue.withdraw(id))) {
+    if (record.view.status === JobStatus.QUEUED && (await this.store(() => this.deps.queue.withdraw(id)))) {
       return this.finish(record, { status: JobStatus.CANCELLED, error: { code: ErrorCode.JOB_CANCELLED, message: "cancelled before it ran: nothing was sent to SiliconFlow or billed" } });
     }
-    const now = (await this.deps.queue.read(id)) ?? record;
+    const now = (await this.store(() => this.deps.queue.read(id))) ?? record;
     if (isFinal(now.view.status)) {
       if (now.view.status === JobStatus.CANCELLED) return now.view;
       throw new GatewayError(ErrorCode.JOB_NOT_CANCELLABLE, `the job has ended (${now.view.status}); only a QUEUED job can be cancelled`, { field: "id" });
@@ -410,13 +412,13 @@ export class JobService {
   private async visible(id: string, caller: Caller): Promise<JobRecord | null> {
     // Job ids are UUIDs: anything else is no job, and is not looked up.
     if (!/^[0-9a-f-]{36}$/.test(id)) return null;
-    const record = await this.deps.queue.read(id);
+    const record = await this.store(() => this.deps.queue.read(id));
     if (!record) return null;
     return record.owner === null || record.owner === caller.clientKey ? record : null;
   }
 
   private async idempotent(scope: string, caller: Caller): Promise<JobView | undefined> {
-    const holder = await this.deps.queue.findIdempotent(scope);
+    const holder = await this.store(() => this.deps.queue.findIdempotent(scope));
     return holder ? ((await this.get(holder, caller)) ?? undefined) : undefined;
   }
 
@@ -433,7 +435,7 @@ export class JobService {
   /** A place among the jobs not ended yet, or TOO_MANY_JOBS: nothing is kept or queued for a refused one. */
   private async admit(id: string, clientKey: string): Promise<void> {
     const { caps } = this.deps;
-    const answer = await this.deps.queue.admit(id, clientKey, caps, this.deps.recordTtlMs);
+    const answer = await this.store(() => this.deps.queue.admit(id, clientKey, caps, this.deps.recordTtlMs));
     if (answer === "client") {
       throw new GatewayError(
         ErrorCode.TOO_MANY_JOBS,
@@ -450,6 +452,20 @@ export class JobService {
 
   private async release(id: string, clientKey: string): Promise<void> {
     await this.deps.queue.release(id, clientKey).catch((error: unknown) => this.deps.onError?.(error, `job ${id} could not be released from its client's count of jobs`));
+  }
+
+  /** A call on the engine's store from a client's request: its failure (Redis unreachable) is JOBS_UNAVAILABLE, not a fault. */
+  private async store<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw new GatewayError(
+        ErrorCode.JOBS_UNAVAILABLE,
+        `the gateway cannot reach the store of its generation jobs${this.deps.queue.durable ? " (Redis)" : ""} now; nothing was queued or sent to SiliconFlow: try again shortly`,
+        { cause: error },
+      );
+    }
   }
 
   private refuseUnknown(): never {
