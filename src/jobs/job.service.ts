@@ -30,7 +30,8 @@ export interface JobServiceDeps {
   provider: Provider;
   /** The gateway's own key, masked in the line. */
   apiKey: string | undefined;
-  notifier?: JobNotifier;
+  /** Checks a `webhookUrl` at submission (refusing all when webhooks are not configured) and posts the end. */
+  notifier: JobNotifier;
   metrics?: GatewayMetrics;
   /** How long a job's record is kept after its last change. */
   recordTtlMs: number;
@@ -115,10 +116,7 @@ export class JobService {
       const existing = await this.idempotent(scope, caller);
       if (existing) return existing;
     }
-    if (options.webhookUrl != null) {
-      if (!this.deps.notifier) throw badInput("webhookUrl", "this gateway delivers no webhooks");
-      await this.deps.notifier.check(options.webhookUrl);
-    }
+    if (options.webhookUrl != null) await this.deps.notifier.check(options.webhookUrl);
     const prepared = await this.deps.generation.prepare(request, trace);
     const id = randomUUID();
     await this.admit(id, caller.clientKey);
@@ -395,7 +393,7 @@ export class JobService {
     const view = (await this.change(record, { status: end.status, result: end.result ?? null, error: end.error ?? null, finishedAt: this.now(), queuePosition: null })) ?? record.view;
     if (work) await this.dropInputs(work);
     await this.release(record.view.id, record.submission.clientKey);
-    if (record.webhookUrl) this.deps.notifier?.finished(record.webhookUrl, view);
+    if (record.webhookUrl) this.deps.notifier.finished(record.webhookUrl, view);
     return view;
   }
 
