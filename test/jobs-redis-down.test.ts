@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { postJson, startHarness, type Harness } from "./support/harness.js";
 import { CANCEL, JOB, pollJob, submitJob } from "./support/jobs.js";
 import { redisAvailable, startRedis, type TestRedis } from "./support/redis.js";
+import { waitFor } from "./support/wait.js";
 
 const TEXT = { model: "Kwai-Kolors/Kolors", prompt: "a lighthouse at dusk", imageSize: "768x1024" };
 const JOB_ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
@@ -44,5 +45,28 @@ describe.skipIf(!redisAvailable)("generation jobs while their Redis is down", ()
     const done = await pollJob(h.graphqlUrl, again.body.data!.submitGeneration.id, ["SUCCEEDED", "FAILED"]);
     expect(done.status).toBe("SUCCEEDED");
     expect(h.simulator.received).toHaveLength(1);
+  });
+
+  it("a job whose Redis goes away while SiliconFlow generates it has its line written at once, and its SUCCEEDED end saved when Redis is back", async () => {
+    redis = await startRedis();
+    const appLog: string[] = [];
+    h = await startHarness({ config: { redisUrl: redis.url, shutdownTimeoutMs: 1_000 }, appLog: { write: (text) => void appLog.push(text) } });
+    h.simulator.addFault({ fault: { kind: "latency", ms: 1_500 }, times: 1 });
+    const { body } = await submitJob(h.graphqlUrl, TEXT);
+    const id = body.data!.submitGeneration.id;
+    await pollJob(h.graphqlUrl, id, ["RUNNING"]);
+    await waitFor(() => Promise.resolve(h!.simulator.received.length === 1 ? true : undefined));
+    // Gone while the upstream call is under way; back empty (nothing persisted), as a replaced Redis would be.
+    await redis.kill();
+    const line = await waitFor(async () => (await h!.logLines()).find((entry) => entry.job_id === id), 10_000);
+    expect(line).toMatchObject({ status: "success", upstream_attempts: 1 });
+    // Its end could not be saved: Redis is down for longer than the client's retries.
+    await waitFor(() => Promise.resolve(appLog.find((text) => text.includes(`the state SUCCEEDED of job ${id} could not be saved`))), 10_000);
+    await redis.restart();
+    const done = await pollJob(h.graphqlUrl, id, ["SUCCEEDED", "FAILED"], 15_000);
+    expect(done).toMatchObject({ status: "SUCCEEDED", error: null });
+    expect(done.result!.callId).toBe(line.call_id);
+    expect(h.simulator.received).toHaveLength(1);
+    expect((await h.logLines()).filter((entry) => entry.job_id === id)).toHaveLength(1);
   });
 });

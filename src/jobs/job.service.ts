@@ -77,6 +77,9 @@ export class JobService {
   private idle: (() => void) | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
+  /** Aborted at close: the writes retried while Redis was down are tried once more, then given up. */
+  private readonly closing = new AbortController();
+  private readonly retrying = new Set<Promise<void>>();
   readonly feed: JobFeed;
 
   constructor(private readonly deps: JobServiceDeps) {
@@ -237,6 +240,8 @@ export class JobService {
 
   async close(): Promise<void> {
     await this.shutdown(0);
+    this.closing.abort();
+    await Promise.all(this.retrying);
     await this.deps.queue.close();
     await this.deps.events.close();
   }
@@ -390,7 +395,17 @@ export class JobService {
   private async finish(record: JobRecord, end: { status: JobStatus; result?: JobResult; error?: JobError }): Promise<JobView> {
     const work = record.work;
     record.work = null;
-    const view = (await this.change(record, { status: end.status, result: end.result ?? null, error: end.error ?? null, finishedAt: this.now(), queuePosition: null })) ?? record.view;
+    const saved = await this.change(record, { status: end.status, result: end.result ?? null, error: end.error ?? null, finishedAt: this.now(), queuePosition: null });
+    if (!saved) {
+      // Redis is down: the job ran (its line is written), and its end must not be lost, nor the job be
+      // found RUNNING and ended UPSTREAM_INTERRUPTED when its lock lapses. Saved when Redis is back.
+      this.retry(`the end (${end.status}) of job ${record.view.id} could not be saved`, async () => {
+        await this.deps.queue.save(record, this.deps.recordTtlMs);
+        this.deps.metrics?.jobState(record.view.status);
+        await this.publish(record.view);
+      });
+    }
+    const view = saved ?? record.view;
     if (work) await this.dropInputs(work);
     await this.release(record.view.id, record.submission.clientKey);
     if (record.webhookUrl) this.deps.notifier.finished(record.webhookUrl, view);
@@ -449,7 +464,30 @@ export class JobService {
   }
 
   private async release(id: string, clientKey: string): Promise<void> {
-    await this.deps.queue.release(id, clientKey).catch((error: unknown) => this.deps.onError?.(error, `job ${id} could not be released from its client's count of jobs`));
+    await this.deps.queue
+      .release(id, clientKey)
+      .catch(() => this.retry(`job ${id}'s place among its client's jobs could not be freed`, () => this.deps.queue.release(id, clientKey)));
+  }
+
+  /**
+   * Retries a write to the engine's store that failed (Redis down) with backoff until it succeeds, in the
+   * background; at close it is tried once more, then given up and logged.
+   */
+  private retry(what: string, write: () => Promise<void>): void {
+    const attempt = () =>
+      write().then(
+        () => true,
+        () => false,
+      );
+    const loop = async () => {
+      for (let delayMs = 250; !this.closing.signal.aborted; delayMs = Math.min(delayMs * 2, 5_000)) {
+        await sleep(delayMs, undefined, { signal: this.closing.signal }).catch(() => undefined);
+        if (await attempt()) return;
+      }
+      this.deps.onError?.(new Error(what), `${what}, and the gateway is closing: given up`);
+    };
+    const running: Promise<void> = loop().finally(() => this.retrying.delete(running));
+    this.retrying.add(running);
   }
 
   /** A call on the engine's store from a client's request: its failure (Redis unreachable) is JOBS_UNAVAILABLE, not a fault. */
