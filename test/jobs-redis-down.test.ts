@@ -69,4 +69,22 @@ describe.skipIf(!redisAvailable)("generation jobs while their Redis is down", ()
     expect(h.simulator.received).toHaveLength(1);
     expect((await h.logLines()).filter((entry) => entry.job_id === id)).toHaveLength(1);
   });
+
+  it("/metrics answers at once while Redis is down, without the queue depth it cannot read, and has it again when Redis is back", async () => {
+    redis = await startRedis();
+    h = await startHarness({ config: { redisUrl: redis.url, shutdownTimeoutMs: 1_000, jobs: { workers: false } } });
+    for (const prompt of ["one", "two"]) expect((await submitJob(h.graphqlUrl, { ...TEXT, prompt })).body.errors).toBeUndefined();
+    const scrape = async () => {
+      const response = await fetch(`${h!.url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      expect(response.status).toBe(200);
+      return response.text();
+    };
+    expect(await scrape()).toContain('siliconflow_gateway_job_queue_depth{state="waiting"} 2');
+    await redis.kill();
+    const during = await scrape();
+    expect(during).toContain("siliconflow_gateway_jobs_total");
+    expect(during).not.toContain("siliconflow_gateway_job_queue_depth{");
+    await redis.restart();
+    await waitFor(async () => ((await scrape()).includes('siliconflow_gateway_job_queue_depth{state="waiting"} 0') ? true : undefined), 10_000);
+  });
 });

@@ -140,8 +140,15 @@ export class BullJobQueue implements JobQueue {
   }
 
   async depth(): Promise<{ waiting: number; active: number }> {
-    const counts = await this.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
-    return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0), active: counts.active ?? 0 };
+    // Read on the records' connection, not through the Queue: BullMQ waits for its connection to be ready
+    // as long as Redis is away, which would hold every /metrics scrape for the whole outage.
+    const key = (name: string) => this.queue.toKey(name);
+    const answers = await this.redis.multi().llen(key("wait")).llen(key("paused")).zcard(key("prioritized")).zcard(key("delayed")).llen(key("active")).exec();
+    const [wait = 0, paused = 0, prioritized = 0, delayed = 0, active = 0] = (answers ?? []).map(([error, count]) => {
+      if (error) throw error;
+      return Number(count);
+    });
+    return { waiting: wait + paused + prioritized + delayed, active };
   }
 
   async markSent(id: string, ttlMs: number): Promise<boolean> {

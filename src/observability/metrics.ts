@@ -64,7 +64,11 @@ export class GatewayMetrics {
       registers,
       async collect() {
         const depth = await depthOf()?.catch(() => undefined);
-        if (!depth) return;
+        if (!depth) {
+          // Unreadable now (Redis down): no value rather than the last one, which would look current.
+          this.reset();
+          return;
+        }
         this.set({ state: "waiting" }, depth.waiting);
         this.set({ state: "active" }, depth.active);
       },
