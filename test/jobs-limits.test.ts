@@ -59,4 +59,18 @@ describe.each(engines)("bounds on generation jobs on the %s engine", (engine) =>
     const refused = (await h.logLines()).filter((line) => line.error_code === "TOO_MANY_JOBS");
     expect(refused).toHaveLength(12);
   });
+
+  it("submissions count toward the per-client calls per window (RATE_LIMITED, nothing queued); a repeat of an idempotency key is answered without counting", async () => {
+    h = await start({ jobs: { workers: false }, rateLimit: { callsPerWindow: 2, windowSeconds: 60 } });
+    const first = await submitJob(h.graphqlUrl, TEXT, { key: "order-1", headers: A });
+    expect(first.body.errors).toBeUndefined();
+    expect((await submitJob(h.graphqlUrl, TEXT, { headers: A })).body.errors).toBeUndefined();
+    const third = await submitJob(h.graphqlUrl, TEXT, { headers: A });
+    expect(third.body.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
+    const repeat = await submitJob(h.graphqlUrl, TEXT, { key: "order-1", headers: A });
+    expect(repeat.body.data?.submitGeneration.id).toBe(first.body.data!.submitGeneration.id);
+    // Counted per client: another token still submits.
+    expect((await submitJob(h.graphqlUrl, TEXT, { headers: B })).body.errors).toBeUndefined();
+    expect(h.simulator.received).toHaveLength(0);
+  });
 });
