@@ -39,6 +39,8 @@ describe.each(engines)("generation jobs on the %s engine", (engine) => {
     expect(body.errors).toBeUndefined();
     const job = body.data!.submitGeneration;
     expect(job).toMatchObject({ status: "QUEUED", model: TEXT.model, result: null, error: null, startedAt: null });
+    // Set while QUEUED, even when a worker took the job the moment it was queued.
+    expect(job.queuePosition).toBe(0);
     expect(answeredMs).toBeLessThan(1_000);
 
     const done = await pollJob(h.graphqlUrl, job.id, ["SUCCEEDED", "FAILED"]);

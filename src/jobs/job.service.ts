@@ -418,7 +418,12 @@ export class JobService {
 
   private async withPosition(view: JobView): Promise<JobView> {
     if (view.status !== JobStatus.QUEUED) return view;
-    const queuePosition = await this.deps.queue.position(view.id).catch(() => null);
+    // Not waiting any more while still QUEUED: a worker has just taken it and is about to mark it RUNNING, so
+    // nothing is ahead of it. Only a failed read leaves the position unknown.
+    const queuePosition = await this.deps.queue.position(view.id).then(
+      (position) => position ?? 0,
+      () => null,
+    );
     return { ...view, queuePosition };
   }
 
