@@ -85,6 +85,8 @@ export function toCallLogRecord(trace: CallTrace, meta: CallLogMeta, policy: Cli
     error_code: failed ? ((trace.error?.code as ErrorCode | undefined) ?? null) : null,
     trace_id: trace.upstream.traceId ?? null,
     upstream_attempts: trace.upstream.attempts,
+    // Only when SiliconFlow answered more outputs than asked: they were not fetched, nor kept.
+    ...(trace.upstream.outputsDropped ? { upstream_outputs_dropped: trace.upstream.outputsDropped } : {}),
     operation_name: text(meta.operationName, SHORT_FIELD_MAX_CHARS),
     // Bounded already: a client-chosen X-Request-Id is used only when it is a short token.
     request_id: meta.requestId,

@@ -94,6 +94,8 @@ export interface CallLogRecord {
   error_code?: ErrorCode | null;
   /** How many times the generation was sent (more than 1 only when it surely had not run). */
   upstream_attempts?: number;
+  /** Present only when SiliconFlow answered more output URLs than asked: how many were not fetched. */
+  upstream_outputs_dropped?: number;
   /** SiliconFlow's `x-siliconcloud-trace-id` response header. */
   trace_id?: string | null;
   operation_name?: string | null;

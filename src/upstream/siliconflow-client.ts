@@ -33,6 +33,8 @@ export interface UpstreamTrace {
   status?: number;
   traceId?: string;
   upstreamMs?: number;
+  /** Output URLs SiliconFlow answered beyond what was asked, and not fetched: the log says the answer was cut. */
+  outputsDropped?: number;
 }
 
 const UNREACHABLE = { kind: "unreachable" } as const;
@@ -55,7 +57,7 @@ function refusedOutput(index: number, refusal: OutputRefused): GatewayError {
  * The answer, trusted no further than asked: at most `asked` output URLs are taken (each is a download
  * to disk), and each must be one the policy lets the gateway fetch.
  */
-function parseGeneration(body: string, asked: number, allowed: OutputAddressPolicy["allowed"]): GenerationResult {
+function parseGeneration(body: string, asked: number, allowed: OutputAddressPolicy["allowed"], trace: UpstreamTrace): GenerationResult {
   let parsed: WireGenerationResponse;
   try {
     parsed = JSON.parse(body) as WireGenerationResponse;
@@ -64,6 +66,7 @@ function parseGeneration(body: string, asked: number, allowed: OutputAddressPoli
   }
   const listed = Array.isArray(parsed?.images) && parsed.images.length > 0 ? parsed.images : parsed?.data;
   const images = Array.isArray(listed) ? listed.slice(0, asked) : [];
+  if (Array.isArray(listed) && listed.length > asked) trace.outputsDropped = listed.length - asked;
   const imageUrls = images.map((i) => i?.url).filter((u): u is string => typeof u === "string");
   if (imageUrls.length === 0 || imageUrls.length !== images.length) {
     throw unusableAnswer("SiliconFlow returned no usable image URLs");
@@ -159,7 +162,7 @@ export class SiliconFlowClient {
         if (response.statusCode !== 200) {
           throw errorForStatus(response.statusCode, response.body, secrets, retryAfterSeconds(response.headers["retry-after"], this.now()));
         }
-        return parseGeneration(response.body, imagesAsked(fields), this.outputs.allowed);
+        return parseGeneration(response.body, imagesAsked(fields), this.outputs.allowed, trace);
       }
     } finally {
       trace.upstreamMs = this.now() - started;
