@@ -43,7 +43,10 @@ describe("sdk/generated, the committed codegen output", () => {
     const generated = await readFile(path.join(generatedDir, "graphql.ts"), "utf8");
     expect(operations.length).toBeGreaterThanOrEqual(3);
     for (const file of operations) {
-      expect(generated).toContain(`export const ${path.basename(file, ".graphql")}Document =`);
+      const name = path.basename(file, ".graphql");
+      // A shared fragment gets a fragment document; every operation a document of its own.
+      const isFragment = /^fragment /m.test(await readFile(path.join(root, "sdk", "operations", file), "utf8"));
+      expect(generated).toContain(isFragment ? `export const ${name}FragmentDoc =` : `export const ${name}Document =`);
     }
     // The multipart client relies on Upload being a browser file type, not `any`.
     expect(generated).toMatch(/images\?: Array<File \| Blob> \| null/);
