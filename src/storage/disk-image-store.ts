@@ -59,19 +59,8 @@ export class DiskImageStore implements ImageStore {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await access(this.dir, constants.W_OK);
     await mkdir(this.jobInputDir, { recursive: true, mode: 0o700 });
-    let removed = 0;
-    for (const name of await readdir(this.dir)) {
-      if (!TEMPORARY.test(name)) continue;
-      const file = path.join(this.dir, name);
-      // Newer ones may be another gateway's, writing into the same folder right now.
-      const info = await stat(file).catch(() => undefined);
-      if (!info || info.mtimeMs >= startedAt) continue;
-      await unlink(file).then(
-        () => removed++,
-        () => undefined,
-      );
-    }
-    return removed;
+    // Newer ones may be another gateway's, writing into the same folder right now.
+    return removeFilesBefore(this.dir, await readdir(this.dir), startedAt, (name) => TEMPORARY.test(name));
   }
 
   /** Writes the chunks to disk as they come while hashing them; the type and size come from the file's header. */
@@ -146,17 +135,7 @@ export class DiskImageStore implements ImageStore {
   }
 
   async removeJobInputsBefore(before: number): Promise<number> {
-    let removed = 0;
-    for (const name of await readdir(this.jobInputDir).catch(() => [] as string[])) {
-      const file = path.join(this.jobInputDir, name);
-      const info = await stat(file).catch(() => undefined);
-      if (!info?.isFile() || info.mtimeMs >= before) continue;
-      await unlink(file).then(
-        () => removed++,
-        () => undefined,
-      );
-    }
-    return removed;
+    return removeFilesBefore(this.jobInputDir, await readdir(this.jobInputDir).catch(() => [] as string[]), before, () => true);
   }
 
   async readJobInput(name: string): Promise<Buffer | null> {
@@ -170,4 +149,20 @@ export class DiskImageStore implements ImageStore {
   }
 
   close(): void {}
+}
+
+/** Deletes the files `names` of `dir` that `matches` and that were last written before `before` (epoch ms); returns how many. */
+async function removeFilesBefore(dir: string, names: readonly string[], before: number, matches: (name: string) => boolean): Promise<number> {
+  let removed = 0;
+  for (const name of names) {
+    if (!matches(name)) continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile() || info.mtimeMs >= before) continue;
+    await unlink(file).then(
+      () => removed++,
+      () => undefined,
+    );
+  }
+  return removed;
 }

@@ -134,12 +134,16 @@ export class S3ImageStore implements ImageStore {
    * than a grace period before this start is nobody's.
    */
   private async removeTemporaries(startedAt: number): Promise<number> {
-    const before = startedAt - TEMPORARY_GRACE_MS;
+    return this.removeOlderThan(`${this.prefix}tmp/`, startedAt - TEMPORARY_GRACE_MS);
+  }
+
+  /** Deletes the objects under `prefix` last written before `before` (epoch ms); returns how many. */
+  private async removeOlderThan(prefix: string, before: number): Promise<number> {
     let removed = 0;
     let token: string | undefined;
     try {
       do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}tmp/`, ContinuationToken: token }));
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
         for (const object of page.Contents ?? []) {
           if (!object.Key || !object.LastModified || object.LastModified.getTime() >= before) continue;
           await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
@@ -303,23 +307,8 @@ export class S3ImageStore implements ImageStore {
     }
   }
 
-  async removeJobInputsBefore(before: number): Promise<number> {
-    let removed = 0;
-    let token: string | undefined;
-    try {
-      do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}job-inputs/`, ContinuationToken: token }));
-        for (const object of page.Contents ?? []) {
-          if (!object.Key || !object.LastModified || object.LastModified.getTime() >= before) continue;
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
-          removed++;
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-    } catch {
-      // Leftovers cost storage, not correctness; the next start tries again.
-    }
-    return removed;
+  removeJobInputsBefore(before: number): Promise<number> {
+    return this.removeOlderThan(`${this.prefix}job-inputs/`, before);
   }
 
   async readJobInput(name: string): Promise<Buffer | null> {
