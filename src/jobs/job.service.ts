@@ -98,7 +98,13 @@ export class JobService {
 
   /** Runs jobs on this replica, `concurrency` at once. */
   startWorkers(concurrency: number): void {
-    this.deps.queue.work(concurrency, (id) => this.process(id), (id) => void this.lost(id));
+    this.deps.queue.work(
+      concurrency,
+      (id) => this.process(id),
+      // Told from a queue event, with nobody to await it: a Redis gone at that moment (a shutdown, an outage)
+      // must reach the application log, not become an unhandled rejection that ends the process.
+      (id) => void this.lost(id).catch((error: unknown) => this.deps.onError?.(error, `the end of job ${id}, given up by the queue, could not be recorded`)),
+    );
   }
 
   /**
